@@ -20,7 +20,7 @@ class ConfigError(ValueError):
         super().__init__(f"{field}: {problem}. Fix: {fix}")
 
 
-class ConfigErrors(ConfigError):
+class ConfigErrors(ConfigError):  # noqa: N818 -- a collection of ConfigError, named as such
     """Several independent problems found in one pass; ``errors`` lists each of them."""
 
     def __init__(self, errors: Iterable[ConfigError]) -> None:

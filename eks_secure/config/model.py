@@ -104,6 +104,9 @@ class PrivateNatSettings:
     """
 
     secondary_cidr: str | None = None
+    group_slots: tuple[tuple[str, int], ...] = ()
+    """Explicit NAT-pool slots as (NAT group, slot) pairs (YAML ``groups: {name: {slot: n}}``);
+    a group not listed gets a slot derived from its name."""
 
 
 @dataclass(frozen=True)

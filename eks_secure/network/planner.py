@@ -38,6 +38,17 @@ AWS_RESERVED_LEADING = 4
 
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
+PRIVATE_RANGES: tuple[IPv4Network, ...] = tuple(
+    ipaddress.IPv4Network(c)
+    for c in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10")
+)
+"""Address space a VPC CIDR may come from: RFC 1918 and RFC 6598 (shared address space)."""
+
+
+def is_private_range(network: IPv4Network) -> bool:
+    """Whether ``network`` lies inside RFC 1918 or RFC 6598 space (:data:`PRIVATE_RANGES`)."""
+    return any(network.subnet_of(r) for r in PRIVATE_RANGES)
+
 
 @dataclass(frozen=True)
 class SubnetPlan:
@@ -159,8 +170,8 @@ def _allocate(
     """Allocate aligned blocks from the start of ``region``, in the order given.
 
     Callers pass the fixed tiers first (largest first, so no space is lost to alignment) and
-    optional pools after them, so an optional pool never moves a fixed tier. Returns the blocks by name and the smallest aligned block at the start of ``region`` that
-    contains them all.
+    optional pools after them, so an optional pool never moves a fixed tier. Returns the blocks
+    by name and the smallest aligned block at the start of ``region`` that contains them all.
     """
     blocks: dict[str, IPv4Network] = {}
     cursor = int(region.network_address)
@@ -176,9 +187,7 @@ def _allocate(
     return blocks, ipaddress.IPv4Network((int(region.network_address), prefix))
 
 
-def _tier(
-    tier: str, block: IPv4Network, prefix: int, azs: Sequence[str]
-) -> tuple[SubnetPlan, ...]:
+def _tier(tier: str, block: IPv4Network, prefix: int, azs: Sequence[str]) -> tuple[SubnetPlan, ...]:
     subnets = list(block.subnets(new_prefix=prefix))
     return tuple(
         SubnetPlan(tier=tier, owner=tier, az=az, az_position=i, cidr=str(subnets[i]))
@@ -187,13 +196,13 @@ def _tier(
 
 
 def _assign_slots(
-    requests: Sequence[SlotRequest], slot_count: int, what: str, size_fix: str
+    requests: Sequence[SlotRequest], slot_count: int, what: str, size_fix: str, count_field: str
 ) -> dict[str, int]:
     """Map each request to its slot; raise a field-named error on any clash."""
     errors: list[ConfigError] = []
     if len(requests) > slot_count:
         raise ConfigError(
-            what,
+            count_field,
             f"{len(requests)} {what} are configured but only {slot_count} fit",
             size_fix,
         )
@@ -236,6 +245,7 @@ def _free_slots(taken: dict[int, str], slot_count: int, clash: int) -> str:
 
 
 def _slot_plans(
+    *,
     tier: str,
     requests: Sequence[SlotRequest],
     slots: dict[str, int],
@@ -256,18 +266,19 @@ def _slot_plans(
     return result
 
 
+def _network(field: str, value: str) -> IPv4Network:
+    try:
+        return ipaddress.IPv4Network(value, strict=True)
+    except ValueError as exc:
+        raise ConfigError(
+            field,
+            f"'{value}' is not an IPv4 network address in CIDR form ({exc})",
+            "write it as a.b.c.d/n with no host bits set, e.g. 10.20.0.0/16",
+        ) from None
+
+
 def _networks(field: str, values: Iterable[str]) -> list[IPv4Network]:
-    result = []
-    for i, value in enumerate(values):
-        try:
-            result.append(ipaddress.IPv4Network(value, strict=True))
-        except ValueError as exc:
-            raise ConfigError(
-                f"{field}[{i}]",
-                f"'{value}' is not an IPv4 network address in CIDR form ({exc})",
-                "write it as a.b.c.d/n with no host bits set, e.g. 10.20.0.0/16",
-            ) from None
-    return result
+    return [_network(f"{field}[{i}]", value) for i, value in enumerate(values)]
 
 
 def plan_network(
@@ -290,14 +301,14 @@ def plan_network(
     ``nat_groups`` non-empty reserves a NAT pool: a ``/nat_pool_prefix`` block in the
     infrastructure region, or all of ``secondary_cidr`` when given.
     """
-    (vpc,) = _networks("vpc_cidr", [vpc_cidr])
+    vpc = _network("vpc_cidr", vpc_cidr)
     if not 16 <= vpc.prefixlen <= 24:
         raise ConfigError(
             "vpc_cidr",
             f"a VPC CIDR must be between /16 and /24, got /{vpc.prefixlen}",
             "use a /16 to /24 block",
         )
-    if not vpc.is_private:
+    if not is_private_range(vpc):
         raise ConfigError(
             "vpc_cidr",
             f"{vpc} is not private (RFC 1918 / RFC 6598) address space",
@@ -335,7 +346,13 @@ def plan_network(
 
     secondary: IPv4Network | None = None
     if secondary_cidr is not None:
-        (secondary,) = _networks("private_nat.secondary_cidr", [secondary_cidr])
+        secondary = _network("private_nat.secondary_cidr", secondary_cidr)
+        if not is_private_range(secondary) or not 16 <= secondary.prefixlen <= 28:
+            raise ConfigError(
+                "private_nat.secondary_cidr",
+                f"{secondary} must be a /16 to /28 block of private (RFC 1918 / RFC 6598) space",
+                "use e.g. a block from 100.64.0.0/10 that is unused on-premises",
+            )
         if secondary.overlaps(vpc):
             raise ConfigError(
                 "private_nat.secondary_cidr",
@@ -377,9 +394,7 @@ def plan_network(
     app_block_prefix = _block_prefix(app_prefix, positions)
     app_blocks: list[IPv4Network] = []
     if app_block_prefix >= vpc.prefixlen:
-        app_blocks = [
-            b for b in vpc.subnets(new_prefix=app_block_prefix) if not b.overlaps(infra)
-        ]
+        app_blocks = [b for b in vpc.subnets(new_prefix=app_block_prefix) if not b.overlaps(infra)]
     tier_subnets = 3 * len(azs)
     quota_apps = max(0, (MAX_SUBNETS_PER_VPC - tier_subnets - len(nat_groups) * len(azs)))
     quota_apps //= len(azs)
@@ -399,11 +414,17 @@ def plan_network(
         f"{len(app_blocks)} app slots of /{app_block_prefix} ({positions} x /{app_prefix}) fit "
         f"after the infrastructure subnets of {vpc}: use a larger vpc_cidr or a smaller "
         "subnets.app_prefix",
+        "apps",
     )
     app_plans = tuple(
         SlotPlan(name=r.name, slot=slot, block=str(block), subnets=subnets)
         for r, slot, block, subnets in _slot_plans(
-            "app", apps, app_slots, app_blocks, app_prefix, azs
+            tier="app",
+            requests=apps,
+            slots=app_slots,
+            blocks=app_blocks,
+            subnet_prefix=app_prefix,
+            azs=azs,
         )
     )
 
@@ -426,6 +447,7 @@ def plan_network(
             "NAT groups",
             f"{nat_slot_count} NAT groups fit in the NAT pool {pool}: use fewer groups or a "
             "larger private_nat.secondary_cidr",
+            "private_nat.secondary_cidr" if secondary is not None else "apps",
         )
         nat_plans = tuple(
             NatGroupPlan(
@@ -439,14 +461,21 @@ def plan_network(
                 ),
             )
             for r, slot, block, subnets in _slot_plans(
-                "nat", nat_groups, nat_slots, nat_blocks, nat_prefix, azs
+                tier="nat",
+                requests=nat_groups,
+                slots=nat_slots,
+                blocks=nat_blocks,
+                subnet_prefix=nat_prefix,
+                azs=azs,
             )
         )
 
     return NetworkPlan(
         vpc_cidr=str(vpc),
         availability_zones=azs,
-        control_plane=_tier("control-plane", infra_blocks["control-plane"], control_plane_prefix, azs),
+        control_plane=_tier(
+            "control-plane", infra_blocks["control-plane"], control_plane_prefix, azs
+        ),
         endpoints=_tier("endpoints", infra_blocks["endpoints"], endpoint_prefix, azs),
         system_nodes=_tier("system-nodes", infra_blocks["system-nodes"], system_node_prefix, azs),
         apps=app_plans,

@@ -1,0 +1,29 @@
+#!/usr/bin/env python3
+"""eks-secure reference app: ``cdk synth [-c pattern=NAME] [-c config=PATH]``."""
+
+from __future__ import annotations
+
+import sys
+
+import aws_cdk as cdk
+
+from eks_secure.errors import ConfigError
+from patterns.load import config_from_context
+from patterns.registry import build
+
+
+def main() -> int:
+    """Synthesize the reference deployment; bad input prints a clear error, not a trace."""
+    app = cdk.App()
+    try:
+        config = config_from_context(app)
+        build(app, config)
+    except ConfigError as exc:
+        print(f"eks-secure: invalid configuration\n{exc}", file=sys.stderr)
+        return 1
+    app.synth()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

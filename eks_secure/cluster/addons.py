@@ -1,0 +1,101 @@
+"""Pinned EKS managed add-ons: vpc-cni (network policy on), coredns, kube-proxy, pod identity."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from aws_cdk import aws_eks_v2 as eks
+from constructs import Construct
+
+from eks_secure.cluster.jsii_types import as_icluster
+from eks_secure.errors import ConfigError
+
+ADDON_VERSIONS: Mapping[str, Mapping[str, str]] = {
+    "1.34": {
+        "vpc-cni": "v1.20.4-eksbuild.1",
+        "coredns": "v1.12.3-eksbuild.1",
+        "kube-proxy": "v1.34.0-eksbuild.2",
+        "eks-pod-identity-agent": "v1.3.9-eksbuild.3",
+    },
+    "1.33": {
+        "vpc-cni": "v1.20.4-eksbuild.1",
+        "coredns": "v1.12.1-eksbuild.2",
+        "kube-proxy": "v1.33.3-eksbuild.4",
+        "eks-pod-identity-agent": "v1.3.9-eksbuild.3",
+    },
+    "1.32": {
+        "vpc-cni": "v1.20.4-eksbuild.1",
+        "coredns": "v1.11.4-eksbuild.2",
+        "kube-proxy": "v1.32.6-eksbuild.8",
+        "eks-pod-identity-agent": "v1.3.9-eksbuild.3",
+    },
+}
+"""Add-on versions pinned per Kubernetes version. Check them at deploy time with
+``aws eks describe-addon-versions --kubernetes-version <v>`` (docs/deploy-time-checks.md) and
+override single ones with the ``addon_versions`` config key."""
+
+ADDON_NAMES: tuple[str, ...] = ("vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent")
+
+
+def vpc_cni_configuration(extra_env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """vpc-cni configuration values: network policy enforcement on, plus ``extra_env``."""
+    config: dict[str, Any] = {"enableNetworkPolicy": "true"}
+    if extra_env:
+        config["env"] = dict(sorted(extra_env.items()))
+    return config
+
+
+class ManagedAddons(Construct):
+    """The cluster's pinned managed add-ons.
+
+    :param cluster: the cluster to install them into.
+    :param kubernetes_version: selects the pinned versions (``ADDON_VERSIONS``).
+    :param versions: per-add-on overrides of the pinned versions.
+    :param vpc_cni_env: extra vpc-cni environment (e.g. ``AWS_VPC_K8S_CNI_EXTERNALSNAT``).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        cluster: eks.Cluster,
+        kubernetes_version: str,
+        versions: Mapping[str, str] | None = None,
+        vpc_cni_env: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(scope, id)
+        if kubernetes_version not in ADDON_VERSIONS:
+            raise ConfigError(
+                "kubernetes_version",
+                f"no pinned add-on versions for Kubernetes {kubernetes_version}",
+                f"use one of {', '.join(sorted(ADDON_VERSIONS))}",
+            )
+        overrides = dict(versions or {})
+        for name in overrides:
+            if name not in ADDON_NAMES:
+                raise ConfigError(
+                    f"addon_versions.{name}",
+                    "is not an add-on eks-secure manages",
+                    f"use one of {', '.join(ADDON_NAMES)}",
+                )
+        self.versions: dict[str, str] = {**ADDON_VERSIONS[kubernetes_version], **overrides}
+        """The add-on versions actually installed."""
+        self.addons: dict[str, eks.Addon] = {}
+        """The add-on constructs by name."""
+        for name in ADDON_NAMES:
+            config = vpc_cni_configuration(vpc_cni_env) if name == "vpc-cni" else None
+            self.addons[name] = eks.Addon(
+                self,
+                _construct_id(name),
+                cluster=as_icluster(cluster),
+                addon_name=name,
+                addon_version=self.versions[name],
+                configuration_values=config,
+                preserve_on_delete=False,
+            )
+
+
+def _construct_id(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("-"))

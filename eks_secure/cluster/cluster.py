@@ -1,0 +1,233 @@
+"""``SecureCluster``: private-endpoint EKS with ``CUSTOMER_ROUTED`` control-plane egress."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import aws_cdk as cdk
+import cdk8s
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_eks_v2 as eks
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk.lambda_layer_kubectl_v34 import KubectlV34Layer
+from constructs import Construct
+
+from eks_secure.cluster.access import AccessEntries
+from eks_secure.cluster.addons import ManagedAddons
+from eks_secure.cluster.control_plane_egress import ControlPlaneEgress
+from eks_secure.cluster.nodegroup import HardenedNodegroup
+from eks_secure.config.model import (
+    SUPPORTED_KUBERNETES_VERSIONS,
+    ControlPlaneDestination,
+    NodeGroupSize,
+)
+from eks_secure.errors import ConfigError
+from eks_secure.k8s.baseline import BaselineChart
+from eks_secure.network.vpc import SecureVpc
+
+CONTROL_PLANE_EGRESS_MODE = "CUSTOMER_ROUTED"
+ADMIN_GROUP = "eks-secure:admins"
+VIEWER_GROUP = "eks-secure:viewers"
+SYSTEM_NODE_LABEL = "eks-secure.io/pool"
+
+ALL_LOG_TYPES: tuple[eks.ClusterLoggingTypes, ...] = (
+    eks.ClusterLoggingTypes.API,
+    eks.ClusterLoggingTypes.AUDIT,
+    eks.ClusterLoggingTypes.AUTHENTICATOR,
+    eks.ClusterLoggingTypes.CONTROLLER_MANAGER,
+    eks.ClusterLoggingTypes.SCHEDULER,
+)
+
+
+class SecureCluster(Construct):
+    """A fully private EKS cluster whose control-plane egress is routed through the VPC.
+
+    Secure by construction, with no prop to weaken it:
+
+    * API endpoint private only, from the first deploy;
+    * ``ResourcesVpcConfig.ControlPlaneEgressMode = CUSTOMER_ROUTED`` (set on the L1, as the
+      L2 has no prop yet), with the security group, NACL and route checks that mode needs;
+    * cluster ENIs in the dedicated control-plane subnets;
+    * secrets envelope-encrypted with a rotating KMS key; all five control-plane log types;
+    * authentication mode API with access entries, bootstrap creator admin OFF, admins and
+      viewers mapped to EKS access policies and Kubernetes groups, never ``system:masters``;
+    * a hardened system node group, pinned managed add-ons (vpc-cni with network policy on);
+    * the kubectl handler inside the VPC's private subnets;
+    * a baseline cdk8s chart (default-deny NetworkPolicies, RBAC for the access-entry groups).
+
+    :param network: the private VPC (subnet tiers, endpoints, on-prem routing).
+    :param cluster_name: the EKS cluster name.
+    :param kubernetes_version: e.g. ``"1.34"``.
+    :param admin_roles: roles given cluster admin (``AmazonEKSClusterAdminPolicy``, group
+        ``eks-secure:admins``).
+    :param viewer_roles: roles given read access (``AmazonEKSViewPolicy``, group
+        ``eks-secure:viewers``).
+    :param break_glass_role: MFA-protected emergency role; gets its own cluster-admin entry.
+    :param control_plane_destinations: external webhook/OIDC/aggregated-API destinations.
+    :param system_nodes: size of the system node group (cluster add-ons, Kyverno, gateways).
+    :param addon_versions: per-add-on overrides of the pinned versions.
+    :param vpc_cni_env: extra vpc-cni environment variables (set by egress patterns).
+    :param managed_namespaces: namespaces the baseline chart creates and locks down.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        network: SecureVpc,
+        cluster_name: str,
+        kubernetes_version: str,
+        admin_roles: Sequence[iam.IRole] = (),
+        viewer_roles: Sequence[iam.IRole] = (),
+        break_glass_role: iam.IRole | None = None,
+        control_plane_destinations: Sequence[ControlPlaneDestination] = (),
+        system_nodes: NodeGroupSize | None = None,
+        addon_versions: Mapping[str, str] | None = None,
+        vpc_cni_env: Mapping[str, str] | None = None,
+        managed_namespaces: Sequence[str] = (),
+    ) -> None:
+        super().__init__(scope, id)
+        if kubernetes_version not in SUPPORTED_KUBERNETES_VERSIONS:
+            raise ConfigError(
+                "kubernetes_version",
+                f"Kubernetes {kubernetes_version} is not supported",
+                f"use one of {', '.join(SUPPORTED_KUBERNETES_VERSIONS)}",
+            )
+        if not admin_roles and break_glass_role is None:
+            raise ConfigError(
+                "admin_role_arns",
+                "no principal would have admin access (bootstrap creator admin is off)",
+                "declare at least one admin role",
+            )
+        self.network = network
+        self.cluster_name = cluster_name
+        self.kubernetes_version = kubernetes_version
+        routed_on_prem = network.on_prem_cidrs if network.on_prem_routing is not None else ()
+
+        self.control_plane_egress = ControlPlaneEgress(
+            self,
+            "ControlPlaneEgress",
+            vpc=network.vpc,
+            vpc_cidr=network.vpc_cidr_block,
+            subnets=network.control_plane_subnets,
+            destinations=control_plane_destinations,
+            routed_on_prem_cidrs=routed_on_prem,
+        )
+        """Security group and NACL of the control-plane ENIs."""
+
+        self.secrets_key = kms.Key(
+            self,
+            "SecretsKey",
+            enable_key_rotation=True,
+            description=f"Envelope encryption of Kubernetes secrets of {cluster_name}",
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        """KMS key encrypting Kubernetes secrets (rotation on)."""
+
+        self.kubectl_security_group = ec2.SecurityGroup(
+            self,
+            "KubectlHandlerSecurityGroup",
+            vpc=network.vpc,
+            allow_all_outbound=False,
+            description="kubectl handler: HTTPS to the private API endpoint and VPC endpoints",
+        )
+        """Security group of the in-VPC kubectl handler."""
+        self.kubectl_security_group.add_egress_rule(
+            ec2.Peer.ipv4(network.vpc_cidr_block), ec2.Port.tcp(443), "API and VPC endpoints"
+        )
+
+        self.cluster = eks.Cluster(
+            self,
+            "Cluster",
+            cluster_name=cluster_name,
+            version=eks.KubernetesVersion.of(kubernetes_version),
+            vpc=network.vpc,
+            vpc_subnets=[ec2.SubnetSelection(subnets=list(network.control_plane_subnets))],
+            endpoint_access=eks.EndpointAccess.PRIVATE,
+            security_group=self.control_plane_egress.security_group,
+            secrets_encryption_key=self.secrets_key,
+            cluster_logging=list(ALL_LOG_TYPES),
+            bootstrap_cluster_creator_admin_permissions=False,
+            default_capacity_type=eks.DefaultCapacityType.NODEGROUP,
+            default_capacity=0,
+            kubectl_provider_options=eks.KubectlProviderOptions(
+                kubectl_layer=KubectlV34Layer(self, "KubectlLayer"),
+                private_subnets=list(network.system_node_subnets),
+                security_groups=[self.kubectl_security_group],
+            ),
+            output_config_command=False,
+            tags={"eks-secure:cluster": cluster_name},
+        )
+        """The ``aws_eks_v2`` cluster (a native ``AWS::EKS::Cluster``)."""
+        cfn_cluster = self.cluster.node.default_child
+        assert isinstance(cfn_cluster, eks.CfnCluster)
+        cfn_cluster.add_property_override(
+            "ResourcesVpcConfig.ControlPlaneEgressMode", CONTROL_PLANE_EGRESS_MODE
+        )
+        cdk.Annotations.of(self).add_warning_v2(
+            "eks-secure:customer-routed-is-one-way",
+            f"Cluster {cluster_name} uses control-plane egress mode CUSTOMER_ROUTED. EKS can "
+            "never switch a cluster back to AWS_MANAGED; webhook and OIDC calls need the routes "
+            "declared in control_plane_egress. See docs/security-posture.md.",
+        )
+
+        self.access = AccessEntries(
+            self,
+            "Access",
+            cluster=self.cluster,
+            admin_roles=admin_roles,
+            viewer_roles=viewer_roles,
+            break_glass_role=break_glass_role,
+            admin_group=ADMIN_GROUP,
+            viewer_group=VIEWER_GROUP,
+        )
+        """Access entries of admins, viewers and the break-glass role."""
+
+        self.system_nodes = HardenedNodegroup(
+            self,
+            "SystemNodes",
+            cluster=self.cluster,
+            subnets=network.system_node_subnets,
+            size=system_nodes or NodeGroupSize(),
+            labels={SYSTEM_NODE_LABEL: "system"},
+            field="system_nodes",
+        )
+        """The system node group (no taint) for add-ons and platform controllers."""
+
+        self.addons = ManagedAddons(
+            self,
+            "Addons",
+            cluster=self.cluster,
+            kubernetes_version=kubernetes_version,
+            versions=addon_versions,
+            vpc_cni_env=vpc_cni_env,
+        )
+        """Pinned managed add-ons."""
+        for addon in self.addons.addons.values():
+            addon.node.add_dependency(self.system_nodes.nodegroup)
+
+        self.cdk8s_app = cdk8s.App()
+        """cdk8s app holding every chart shipped into this cluster."""
+        self.charts: dict[str, cdk8s.Chart] = {}
+        """Charts shipped into the cluster, by construct ID (for tests and snapshots)."""
+        self.manifests: dict[str, eks.KubernetesManifest] = {}
+        """The CloudFormation manifest resource of each chart."""
+        self.baseline = BaselineChart(
+            self.cdk8s_app,
+            "baseline",
+            managed_namespaces=managed_namespaces,
+            admin_group=ADMIN_GROUP,
+            viewer_group=VIEWER_GROUP,
+        )
+        """Default-deny NetworkPolicies and RBAC bindings for the access-entry groups."""
+        self.add_chart("Baseline", self.baseline)
+
+    def add_chart(self, id: str, chart: cdk8s.Chart) -> eks.KubernetesManifest:
+        """Ship a cdk8s chart into the cluster (applied by the in-VPC kubectl handler)."""
+        manifest = self.cluster.add_cdk8s_chart(id, chart, prune=True)
+        manifest.node.add_dependency(self.system_nodes.nodegroup)
+        self.charts[id] = chart
+        self.manifests[id] = manifest
+        return manifest

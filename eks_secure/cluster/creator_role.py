@@ -1,0 +1,363 @@
+"""The dedicated per-cluster creator role, its deploy role and the break-glass role.
+
+EKS used to give whoever called ``CreateCluster`` permanent cluster-admin. eks-secure creates each
+cluster with a dedicated role that CloudFormation acts as (the cluster stack's execution role),
+turns the bootstrap creator-admin grant off, and keeps a separate MFA-protected break-glass role
+with an explicit access entry for emergencies. ``docs/creator-role-runbook.md`` is the runbook.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from eks_secure.errors import ConfigError
+
+IAM_PATH = "/eks-secure/"
+"""IAM path of every role this module creates, so policies and SCPs can target them."""
+
+
+def creator_role_name(cluster_name: str) -> str:
+    """Name of the dedicated creator role of ``cluster_name``."""
+    return f"{cluster_name}-creator"
+
+
+def deployer_role_name(cluster_name: str) -> str:
+    """Name of the role ``cdk deploy`` assumes to deploy the cluster stack."""
+    return f"{cluster_name}-deployer"
+
+
+def break_glass_role_name(cluster_name: str) -> str:
+    """Name of the MFA-protected break-glass role of ``cluster_name``."""
+    return f"{cluster_name}-break-glass"
+
+
+def _role_arn_placeholder(role_name: str) -> str:
+    return f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role{IAM_PATH}{role_name}"
+
+
+def creator_stack_synthesizer(cluster_name: str) -> cdk.DefaultStackSynthesizer:
+    """Synthesizer for the cluster stack: CloudFormation acts as the dedicated creator role.
+
+    ``cdk deploy`` assumes the per-cluster deployer role (allowed to pass the creator role only),
+    and CloudFormation uses the creator role as the stack's execution role, so the creator role
+    is the principal that calls ``eks:CreateCluster``.
+    """
+    return cdk.DefaultStackSynthesizer(
+        cloud_formation_execution_role=_role_arn_placeholder(creator_role_name(cluster_name)),
+        deploy_role_arn=_role_arn_placeholder(deployer_role_name(cluster_name)),
+    )
+
+
+class ClusterCreatorRole(Construct):
+    """Dedicated IAM roles of one cluster: creator, deployer and break-glass.
+
+    Deploy this in its own small stack, before the cluster stack (which depends on it).
+
+    :param cluster_name: the EKS cluster's name; scopes every permission and names the roles.
+    :param cluster_stack_name: name of the stack the creator role deploys (scopes CloudFormation,
+        IAM and Lambda permissions to resources that stack names).
+    :param deployer_principals: who may run ``cdk deploy`` for the cluster stack.
+    :param break_glass_principals: who may assume the break-glass role (MFA always required);
+        default: the account, so IAM policies in the account decide who.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        cluster_name: str,
+        cluster_stack_name: str,
+        deployer_principals: Sequence[iam.IPrincipal],
+        break_glass_principals: Sequence[iam.IPrincipal] = (),
+    ) -> None:
+        super().__init__(scope, id)
+        if not deployer_principals:
+            raise ConfigError(
+                "ClusterCreatorRole.deployer_principals",
+                "no principal may deploy the cluster stack",
+                "pass at least one deployer (the pipeline or operator role)",
+            )
+        stack = cdk.Stack.of(self)
+        self.cluster_name = cluster_name
+
+        self.creator_role = iam.Role(
+            self,
+            "Creator",
+            role_name=creator_role_name(cluster_name),
+            path=IAM_PATH,
+            assumed_by=iam.ServicePrincipal("cloudformation.amazonaws.com"),
+            description=f"Creates and updates EKS cluster {cluster_name} (CloudFormation only)",
+            max_session_duration=cdk.Duration.hours(1),
+        )
+        """Role CloudFormation acts as when it deploys the cluster stack."""
+        self.creator_role.attach_inline_policy(
+            iam.Policy(
+                self,
+                "CreatorPolicy",
+                document=_creator_policy(stack, cluster_name, cluster_stack_name),
+            )
+        )
+
+        self.deployer_role = iam.Role(
+            self,
+            "Deployer",
+            role_name=deployer_role_name(cluster_name),
+            path=IAM_PATH,
+            assumed_by=iam.CompositePrincipal(*deployer_principals),
+            description=f"Deploys the stack of EKS cluster {cluster_name} via its creator role",
+            max_session_duration=cdk.Duration.hours(1),
+        )
+        """Role ``cdk deploy`` assumes: may pass the creator role and drive CloudFormation."""
+        self.deployer_role.attach_inline_policy(
+            iam.Policy(
+                self,
+                "DeployerPolicy",
+                document=_deployer_policy(stack, cluster_stack_name, self.creator_role),
+            )
+        )
+
+        trusted = list(break_glass_principals) or [iam.AccountRootPrincipal()]
+        self.break_glass_role = iam.Role(
+            self,
+            "BreakGlass",
+            role_name=break_glass_role_name(cluster_name),
+            path=IAM_PATH,
+            assumed_by=iam.CompositePrincipal(*trusted).with_conditions(
+                {
+                    "Bool": {"aws:MultiFactorAuthPresent": "true"},
+                    "NumericLessThan": {"aws:MultiFactorAuthAge": "3600"},
+                }
+            ),
+            description=f"Break-glass cluster admin of EKS cluster {cluster_name} (MFA required)",
+            max_session_duration=cdk.Duration.hours(1),
+        )
+        """Emergency admin: MFA-only trust, one-hour sessions, explicit cluster-admin entry."""
+
+
+def _creator_policy(
+    stack: cdk.Stack, cluster_name: str, cluster_stack_name: str
+) -> iam.PolicyDocument:
+    arn = f"arn:{stack.partition}"
+    region_account = f"{stack.region}:{stack.account}"
+    eks_resources = [
+        f"{arn}:eks:{region_account}:cluster/{cluster_name}",
+        f"{arn}:eks:{region_account}:nodegroup/{cluster_name}/*",
+        f"{arn}:eks:{region_account}:addon/{cluster_name}/*",
+        f"{arn}:eks:{region_account}:access-entry/{cluster_name}/*",
+        f"{arn}:eks:{region_account}:podidentityassociation/{cluster_name}/*",
+    ]
+    stack_roles = f"{arn}:iam::{stack.account}:role/{cluster_stack_name}-*"
+    tag_condition = {"StringEquals": {"aws:ResourceTag/eks-secure:cluster": cluster_name}}
+    statements = [
+        iam.PolicyStatement(sid="ThisClusterOnly", actions=["eks:*"], resources=eks_resources),
+        iam.PolicyStatement(
+            sid="EksReadAndAccessPolicies",
+            actions=["eks:Describe*", "eks:List*", "eks:AssociateAccessPolicy"],
+            resources=["*"],
+        ),
+        iam.PolicyStatement(
+            sid="OnlyCustomerRoutedClusters",
+            effect=iam.Effect.DENY,
+            actions=["eks:CreateCluster"],
+            resources=["*"],
+            conditions={"StringNotEquals": {"eks:controlPlaneEgressMode": "CUSTOMER_ROUTED"}},
+        ),
+        iam.PolicyStatement(
+            sid="NetworkCreateAndRead",
+            actions=[
+                "ec2:Describe*",
+                "ec2:Get*",
+                "ec2:Create*",
+                "ec2:Associate*",
+                "ec2:Attach*",
+                "ec2:Authorize*",
+                "ec2:Modify*",
+                "ec2:Replace*",
+                "ec2:AllocateAddress",
+                "ec2:AssignPrivateNatGatewayAddress",
+                "ec2:RunInstances",
+            ],
+            resources=["*"],
+        ),
+        iam.PolicyStatement(
+            sid="NetworkDeleteOnlyTagged",
+            actions=[
+                "ec2:Delete*",
+                "ec2:Disassociate*",
+                "ec2:Detach*",
+                "ec2:Revoke*",
+                "ec2:Release*",
+                "ec2:UnassignPrivateNatGatewayAddress",
+            ],
+            resources=["*"],
+            conditions=tag_condition,
+        ),
+        iam.PolicyStatement(
+            sid="StackRoles",
+            actions=[
+                "iam:CreateRole",
+                "iam:DeleteRole",
+                "iam:GetRole",
+                "iam:TagRole",
+                "iam:UntagRole",
+                "iam:UpdateAssumeRolePolicy",
+                "iam:AttachRolePolicy",
+                "iam:DetachRolePolicy",
+                "iam:PutRolePolicy",
+                "iam:DeleteRolePolicy",
+                "iam:GetRolePolicy",
+                "iam:ListAttachedRolePolicies",
+                "iam:ListRolePolicies",
+                "iam:CreateInstanceProfile",
+                "iam:DeleteInstanceProfile",
+                "iam:AddRoleToInstanceProfile",
+                "iam:RemoveRoleFromInstanceProfile",
+            ],
+            resources=[stack_roles, f"{arn}:iam::{stack.account}:instance-profile/*"],
+        ),
+        iam.PolicyStatement(
+            sid="PassStackRolesToServices",
+            actions=["iam:PassRole"],
+            resources=[stack_roles],
+            conditions={
+                "StringEquals": {
+                    "iam:PassedToService": [
+                        "eks.amazonaws.com",
+                        "ec2.amazonaws.com",
+                        "lambda.amazonaws.com",
+                        "vpc-flow-logs.amazonaws.com",
+                    ]
+                }
+            },
+        ),
+        iam.PolicyStatement(
+            sid="ServiceLinkedRoles",
+            actions=["iam:CreateServiceLinkedRole"],
+            resources=["*"],
+            conditions={
+                "StringEquals": {
+                    "iam:AWSServiceName": [
+                        "eks.amazonaws.com",
+                        "eks-nodegroup.amazonaws.com",
+                        "autoscaling.amazonaws.com",
+                        "elasticloadbalancing.amazonaws.com",
+                    ]
+                }
+            },
+        ),
+        iam.PolicyStatement(
+            sid="OidcProvider",
+            actions=[
+                "iam:CreateOpenIDConnectProvider",
+                "iam:DeleteOpenIDConnectProvider",
+                "iam:GetOpenIDConnectProvider",
+                "iam:TagOpenIDConnectProvider",
+                "iam:UpdateOpenIDConnectProviderThumbprint",
+            ],
+            resources=[f"{arn}:iam::{stack.account}:oidc-provider/*"],
+        ),
+        iam.PolicyStatement(
+            sid="Keys",
+            actions=[
+                "kms:CreateKey",
+                "kms:CreateAlias",
+                "kms:DeleteAlias",
+                "kms:DescribeKey",
+                "kms:EnableKeyRotation",
+                "kms:GetKeyPolicy",
+                "kms:GetKeyRotationStatus",
+                "kms:PutKeyPolicy",
+                "kms:TagResource",
+                "kms:CreateGrant",
+                "kms:ListResourceTags",
+                "kms:ScheduleKeyDeletion",
+            ],
+            resources=["*"],
+        ),
+        iam.PolicyStatement(
+            sid="LogGroups",
+            actions=["logs:*"],
+            resources=[
+                f"{arn}:logs:{region_account}:log-group:/aws/eks/{cluster_name}/*",
+                f"{arn}:logs:{region_account}:log-group:{cluster_stack_name}-*",
+            ],
+        ),
+        iam.PolicyStatement(
+            sid="LogGroupsRead",
+            actions=["logs:DescribeLogGroups", "logs:CreateLogDelivery"],
+            resources=["*"],
+        ),
+        iam.PolicyStatement(
+            sid="KubectlHandler",
+            actions=["lambda:*"],
+            resources=[
+                f"{arn}:lambda:{region_account}:function:{cluster_stack_name}-*",
+                f"{arn}:lambda:{region_account}:layer:*",
+            ],
+        ),
+        iam.PolicyStatement(
+            sid="NestedStacks",
+            actions=["cloudformation:*"],
+            resources=[f"{arn}:cloudformation:{region_account}:stack/{cluster_stack_name}-*"],
+        ),
+        iam.PolicyStatement(
+            sid="BootstrapAssets",
+            actions=["s3:GetObject", "ssm:GetParameters", "ssm:GetParameter"],
+            resources=[
+                f"{arn}:s3:::cdk-*-assets-{stack.account}-{stack.region}/*",
+                f"{arn}:ssm:{region_account}:parameter/cdk-bootstrap/*",
+            ],
+        ),
+    ]
+    return iam.PolicyDocument(statements=statements)
+
+
+def _deployer_policy(
+    stack: cdk.Stack, cluster_stack_name: str, creator_role: iam.IRole
+) -> iam.PolicyDocument:
+    arn = f"arn:{stack.partition}"
+    region_account = f"{stack.region}:{stack.account}"
+    return iam.PolicyDocument(
+        statements=[
+            iam.PolicyStatement(
+                sid="PassOnlyTheCreatorRole",
+                actions=["iam:PassRole"],
+                resources=[creator_role.role_arn],
+                conditions={
+                    "StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}
+                },
+            ),
+            iam.PolicyStatement(
+                sid="DriveTheClusterStack",
+                actions=[
+                    "cloudformation:CreateChangeSet",
+                    "cloudformation:DeleteChangeSet",
+                    "cloudformation:DescribeChangeSet",
+                    "cloudformation:ExecuteChangeSet",
+                    "cloudformation:DescribeStacks",
+                    "cloudformation:DescribeStackEvents",
+                    "cloudformation:GetTemplate",
+                    "cloudformation:GetTemplateSummary",
+                    "cloudformation:ListStackResources",
+                ],
+                resources=[
+                    f"{arn}:cloudformation:{region_account}:stack/{cluster_stack_name}/*",
+                    f"{arn}:cloudformation:{region_account}:stack/{cluster_stack_name}-*/*",
+                ],
+            ),
+            iam.PolicyStatement(
+                sid="BootstrapAssetsAndVersion",
+                actions=["s3:GetObject", "s3:PutObject", "s3:ListBucket", "ssm:GetParameter"],
+                resources=[
+                    f"{arn}:s3:::cdk-*-assets-{stack.account}-{stack.region}",
+                    f"{arn}:s3:::cdk-*-assets-{stack.account}-{stack.region}/*",
+                    f"{arn}:ssm:{region_account}:parameter/cdk-bootstrap/*",
+                ],
+            ),
+        ]
+    )

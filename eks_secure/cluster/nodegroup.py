@@ -1,0 +1,147 @@
+"""Hardened managed node groups: IMDSv2 with hop limit 1, encrypted gp3 root, no SSH, private."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_eks_v2 as eks
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from eks_secure.cluster.jsii_types import as_icluster
+from eks_secure.config.model import NodeGroupSize
+from eks_secure.errors import ConfigError
+
+ROOT_DEVICE = "/dev/xvda"
+"""Root device name of the EKS-optimised Amazon Linux 2023 AMIs."""
+
+_FAMILY = re.compile(r"^(?P<series>[a-z]+)(?P<gen>\d+)(?P<options>[a-z-]*)\.[a-z0-9]+$")
+
+
+def ami_type_for(instance_types: Sequence[str], field: str) -> eks.NodegroupAmiType:
+    """AL2023 AMI type matching the instance types' architecture (Graviton -> ARM64)."""
+    arches = set()
+    for i, itype in enumerate(instance_types):
+        match = _FAMILY.match(itype)
+        if not match:
+            raise ConfigError(
+                f"{field}.instance_types[{i}]",
+                f"'{itype}' is not an EC2 instance type",
+                "use a type such as m7i.large or m7g.large",
+            )
+        arches.add("arm64" if "g" in match.group("options") else "x86_64")
+    if len(arches) != 1:
+        raise ConfigError(
+            f"{field}.instance_types",
+            "mixes Graviton (ARM64) and x86_64 instance types in one node group",
+            "use instance types of one architecture per node group",
+        )
+    if arches == {"arm64"}:
+        return eks.NodegroupAmiType.AL2023_ARM_64_STANDARD
+    return eks.NodegroupAmiType.AL2023_X86_64_STANDARD
+
+
+def _check_size(size: NodeGroupSize, field: str) -> None:
+    if not 0 <= size.min_size <= size.desired_size <= size.max_size:
+        raise ConfigError(
+            field,
+            f"min {size.min_size} <= desired {size.desired_size} <= max {size.max_size} "
+            "does not hold",
+            "set min_size <= desired_size <= max_size",
+        )
+    if size.max_size < 1:
+        raise ConfigError(f"{field}.max_size", "must be at least 1", "set max_size >= 1")
+
+
+class HardenedNodegroup(Construct):
+    """A managed node group with a hardened launch template, in the given private subnets.
+
+    The launch template requires IMDSv2 with a hop limit of 1 (pods cannot reach instance
+    credentials), encrypts the gp3 root volume, sets no SSH key, and the node group sets no
+    remote access. Nodes get SSM access (Session Manager through the VPC endpoints) instead.
+
+    :param cluster: the cluster to join.
+    :param subnets: private subnets to launch nodes in (one per AZ).
+    :param size: instance types and scaling bounds.
+    :param labels: Kubernetes node labels.
+    :param taints: Kubernetes node taints.
+    :param field: config path used in error messages (e.g. ``apps[0].nodes``).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        cluster: eks.Cluster,
+        subnets: Sequence[ec2.ISubnet],
+        size: NodeGroupSize,
+        labels: Mapping[str, str] | None = None,
+        taints: Sequence[eks.TaintSpec] = (),
+        field: str = "nodes",
+    ) -> None:
+        super().__init__(scope, id)
+        _check_size(size, field)
+        ami_type = ami_type_for(size.instance_types, field)
+        if size.disk_size_gib < 20:
+            raise ConfigError(
+                f"{field}.disk_size_gib", "must be at least 20 GiB", "set disk_size_gib >= 20"
+            )
+        self.launch_template = ec2.LaunchTemplate(
+            self,
+            "LaunchTemplate",
+            require_imdsv2=True,
+            http_tokens=ec2.LaunchTemplateHttpTokens.REQUIRED,
+            http_put_response_hop_limit=1,
+            http_endpoint=True,
+            instance_metadata_tags=False,
+            block_devices=[
+                ec2.BlockDevice(
+                    device_name=ROOT_DEVICE,
+                    volume=ec2.BlockDeviceVolume.ebs(
+                        size.disk_size_gib,
+                        volume_type=ec2.EbsDeviceVolumeType.GP3,
+                        encrypted=True,
+                        delete_on_termination=True,
+                    ),
+                )
+            ],
+        )
+        """The hardened launch template."""
+        self.node_role = iam.Role(
+            self,
+            "NodeRole",
+            assumed_by=iam.ServicePrincipal("ec2.amazonaws.com"),
+            managed_policies=[
+                iam.ManagedPolicy.from_aws_managed_policy_name(name)
+                for name in (
+                    "AmazonEKSWorkerNodePolicy",
+                    "AmazonEC2ContainerRegistryReadOnly",
+                    "AmazonEKS_CNI_Policy",
+                    "AmazonSSMManagedInstanceCore",
+                )
+            ],
+        )
+        """IAM role of the nodes."""
+        self.nodegroup = eks.Nodegroup(
+            self,
+            "Nodegroup",
+            cluster=as_icluster(cluster),
+            subnets=ec2.SubnetSelection(subnets=list(subnets)),
+            ami_type=ami_type,
+            instance_types=[ec2.InstanceType(t) for t in size.instance_types],
+            min_size=size.min_size,
+            max_size=size.max_size,
+            desired_size=size.desired_size,
+            labels=dict(labels or {}),
+            taints=list(taints),
+            node_role=self.node_role,
+            launch_template_spec=eks.LaunchTemplateSpec(
+                id=self.launch_template.launch_template_id or "",
+                version=self.launch_template.latest_version_number,
+            ),
+            enable_node_auto_repair=True,
+        )
+        """The managed node group."""

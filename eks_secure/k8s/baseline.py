@@ -1,0 +1,170 @@
+"""The baseline chart: namespaces, default-deny NetworkPolicies and RBAC for eks-secure."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import cdk8s
+from cdk8s_plus_27 import k8s
+
+from eks_secure.errors import ConfigError
+from eks_secure.k8s import policies
+
+PSA_ENFORCE = "pod-security.kubernetes.io/enforce"
+PSA_WARN = "pod-security.kubernetes.io/warn"
+PSA_AUDIT = "pod-security.kubernetes.io/audit"
+
+RBAC_API_GROUP = "rbac.authorization.k8s.io"
+VIEWERS_BINDING = "eks-secure-viewers-view"
+ADMINS_VIEW_BINDING = "eks-secure-admins-view"
+ADMINS_NAMESPACE_BINDING = "eks-secure-admins"
+
+RESERVED_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
+"""Namespaces eks-secure must never create nor lock down (default-deny would break the cluster)."""
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_FIELD = "BaselineChart"
+
+
+def _check_namespace(field: str, name: str) -> None:
+    if len(name) > 63 or not _DNS_LABEL.match(name):
+        raise ConfigError(
+            field,
+            f"{name!r} is not a valid namespace name",
+            "use at most 63 lower-case letters, digits and '-', starting and ending with an "
+            "alphanumeric character",
+        )
+    if name in RESERVED_NAMESPACES or name.startswith("kube-"):
+        raise ConfigError(
+            field,
+            f"{name!r} is a Kubernetes system namespace",
+            "choose a dedicated namespace; eks-secure never manages default or kube-* namespaces",
+        )
+
+
+def _check_group(field: str, group: str) -> None:
+    if not group or group.startswith("system:"):
+        raise ConfigError(
+            field,
+            f"{group!r} is empty or a reserved 'system:' group (e.g. system:masters)",
+            "use a dedicated group such as 'eks-secure:admins' mapped by an EKS access entry",
+        )
+
+
+def _group(name: str) -> k8s.Subject:
+    return k8s.Subject(kind="Group", name=name, api_group=RBAC_API_GROUP)
+
+
+def _cluster_role(name: str) -> k8s.RoleRef:
+    return k8s.RoleRef(api_group=RBAC_API_GROUP, kind="ClusterRole", name=name)
+
+
+class BaselineChart(cdk8s.Chart):
+    """Namespaces, default-deny NetworkPolicies and least-privilege RBAC for a private cluster.
+
+    Namespaces: the system namespace and every managed namespace carry
+    ``app.kubernetes.io/managed-by: eks-secure`` and Pod Security Admission labels: managed app
+    namespaces enforce ``restricted``; the system namespace enforces ``baseline`` (its agents may
+    need more) and warns/audits at ``restricted``.
+
+    NetworkPolicies: each of these namespaces gets ``default-deny`` (all ingress and egress) and
+    ``allow-dns`` (UDP/TCP 53 to the ``k8s-app: kube-dns`` pods of ``kube-system``).
+
+    RBAC: nothing is ever bound to ``system:masters`` or to ClusterRole ``cluster-admin``, and
+    ``system:`` groups are refused. ``viewer_group`` gets ClusterRole ``view`` cluster-wide
+    (``eks-secure-viewers-view``). ``admin_group`` gets ``view`` cluster-wide
+    (``eks-secure-admins-view``) and ClusterRole ``admin`` in each managed namespace through a
+    RoleBinding ``eks-secure-admins``. Cluster-admin power for administrators comes from the EKS
+    access policy ``AmazonEKSClusterAdminPolicy`` on their access entry, which EKS authorizes
+    outside Kubernetes RBAC and which is auditable and revocable through the EKS API.
+
+    IMDS: NetworkPolicies are allow-lists, so the default-deny already blocks 169.254.169.254
+    for pods in these namespaces, and no allow rule built by :mod:`eks_secure.k8s.policies` can
+    include it (its ``ipBlock`` builder always excepts the IMDS address). Pods in other
+    namespaces are kept off IMDS by the nodes: IMDSv2 is required with a response hop limit of 1
+    (configured on the launch template elsewhere), so the token response never reaches a pod
+    behind the extra network hop.
+
+    Output is deterministic: explicit object names, construct IDs derived from them, managed
+    namespaces sorted, and resource-name hashes disabled, so the same input always gives
+    byte-identical ``to_json()``.
+    """
+
+    def __init__(
+        self,
+        scope: cdk8s.App,
+        id: str,
+        *,
+        managed_namespaces: Sequence[str] = (),
+        admin_group: str = "eks-secure:admins",
+        viewer_group: str = "eks-secure:viewers",
+        system_namespace: str = "eks-secure-system",
+    ) -> None:
+        """Build the chart; raises ``ConfigError`` for invalid names or ``system:`` groups."""
+        if isinstance(managed_namespaces, str):
+            raise ConfigError(
+                f"{_FIELD}.managed_namespaces",
+                "got a single string",
+                "pass a list of namespace names",
+            )
+        _check_namespace(f"{_FIELD}.system_namespace", system_namespace)
+        seen: set[str] = set()
+        for index, name in enumerate(managed_namespaces):
+            field = f"{_FIELD}.managed_namespaces[{index}]"
+            _check_namespace(field, name)
+            if name == system_namespace or name in seen:
+                raise ConfigError(
+                    field,
+                    f"namespace {name!r} is listed twice or equals the system namespace",
+                    "list each managed namespace once and keep it distinct from system_namespace",
+                )
+            seen.add(name)
+        _check_group(f"{_FIELD}.admin_group", admin_group)
+        _check_group(f"{_FIELD}.viewer_group", viewer_group)
+
+        super().__init__(scope, id, disable_resource_name_hashes=True)
+
+        self.system_namespace = system_namespace
+        self.managed_namespaces: tuple[str, ...] = tuple(sorted(managed_namespaces))
+        self.admin_group = admin_group
+        self.viewer_group = viewer_group
+
+        policies.namespace(
+            self,
+            system_namespace,
+            {PSA_ENFORCE: "baseline", PSA_WARN: "restricted", PSA_AUDIT: "restricted"},
+        )
+        for name in self.managed_namespaces:
+            policies.namespace(
+                self,
+                name,
+                {PSA_ENFORCE: "restricted", PSA_WARN: "restricted", PSA_AUDIT: "restricted"},
+            )
+
+        for name in (system_namespace, *self.managed_namespaces):
+            policies.default_deny(self, name)
+            policies.allow_dns(self, name)
+
+        k8s.KubeClusterRoleBinding(
+            self,
+            f"ClusterRoleBinding:{VIEWERS_BINDING}",
+            metadata=policies.object_meta(VIEWERS_BINDING),
+            role_ref=_cluster_role("view"),
+            subjects=[_group(viewer_group)],
+        )
+        k8s.KubeClusterRoleBinding(
+            self,
+            f"ClusterRoleBinding:{ADMINS_VIEW_BINDING}",
+            metadata=policies.object_meta(ADMINS_VIEW_BINDING),
+            role_ref=_cluster_role("view"),
+            subjects=[_group(admin_group)],
+        )
+        for name in self.managed_namespaces:
+            k8s.KubeRoleBinding(
+                self,
+                f"RoleBinding:{name}:{ADMINS_NAMESPACE_BINDING}",
+                metadata=policies.object_meta(ADMINS_NAMESPACE_BINDING, name),
+                role_ref=_cluster_role("admin"),
+                subjects=[_group(admin_group)],
+            )

@@ -1,0 +1,329 @@
+"""The private VPC of an eks-secure cluster: planned subnets, endpoints, flow logs, on-prem routes.
+
+No internet gateway, no NAT gateway, no public IPs. Subnets come from a :class:`NetworkPlan` with
+name-based construct IDs, so adding or removing an app never changes another logical ID.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Sequence
+
+import aws_cdk as cdk
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from eks_secure.config.model import ExistingVpc, OnPremRoute
+from eks_secure.errors import ConfigError
+from eks_secure.network.endpoints import (
+    DEFAULT_INTERFACE_ENDPOINT_SERVICES,
+    PrivateEndpoints,
+    validate_services,
+)
+from eks_secure.network.onprem import OnPremRouting, validate_on_prem
+from eks_secure.network.planner import NetworkPlan, SlotPlan, SubnetPlan
+
+VPC_ID = re.compile(r"^vpc-[0-9a-f]{8,17}$")
+
+TIER_TAG = "eks-secure.io/tier"
+"""Tag key carrying a subnet's tier (``control-plane``, ``endpoints``, ``system-nodes``, ...)."""
+APP_TAG = "eks-secure.io/app"
+"""Tag key carrying the app that owns an app subnet."""
+NAT_GROUP_TAG = "eks-secure.io/nat-group"
+"""Tag key carrying the NAT group that owns a NAT subnet."""
+
+EXISTING_ENDPOINTS_WARNING = "eks-secure:existing-endpoints"
+
+
+class SecureVpc(Construct):
+    """A VPC with no path to the internet, laid out from a :class:`NetworkPlan`.
+
+    Creates (or, with ``existing_vpc``, adopts) the VPC, creates every tier subnet of the plan
+    (each with its own route table), the VPC endpoints a private cluster needs, a VPC flow log
+    and, when on-prem CIDRs are given, the on-prem attachment and static routes. App and NAT
+    group subnets are created by the patterns with :meth:`add_subnets`, in their own scopes.
+
+    :param plan: the address plan (``plan_network``).
+    :param on_prem_cidrs: on-premises CIDRs routed from the control-plane, system-node and added
+        subnets; needs ``on_prem_route``.
+    :param on_prem_route: transit gateway or VPN gateway towards on-premises.
+    :param existing_vpc: adopt this VPC (no lookups: ``plan.vpc_cidr`` must be its CIDR) instead of
+        creating one; with ``create_endpoints`` false, no endpoint is created.
+    :param flow_log_retention: retention of the flow log's CloudWatch log group.
+    :param endpoint_services: short names of the interface endpoints; default
+        :data:`DEFAULT_INTERFACE_ENDPOINT_SERVICES`.
+    :param name_prefix: prefix of ``Name`` tags; default: the stack name.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        plan: NetworkPlan,
+        on_prem_cidrs: Sequence[str] = (),
+        on_prem_route: OnPremRoute | None = None,
+        existing_vpc: ExistingVpc | None = None,
+        flow_log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
+        endpoint_services: Sequence[str] | None = None,
+        name_prefix: str | None = None,
+    ) -> None:
+        validate_on_prem(on_prem_cidrs, on_prem_route)
+        if existing_vpc is not None and not VPC_ID.match(existing_vpc.vpc_id):
+            raise ConfigError(
+                "existing_vpc.vpc_id",
+                f"'{existing_vpc.vpc_id}' is not a VPC ID",
+                "use the ID of the existing VPC, e.g. vpc-0123456789abcdef0",
+            )
+        services = (
+            tuple(endpoint_services)
+            if endpoint_services is not None
+            else DEFAULT_INTERFACE_ENDPOINT_SERVICES
+        )
+        validate_services(services)
+        super().__init__(scope, id)
+
+        stack = cdk.Stack.of(self)
+        if name_prefix is None:
+            name_prefix = id if cdk.Token.is_unresolved(stack.stack_name) else stack.stack_name
+        self._name_prefix = name_prefix
+
+        self.plan: NetworkPlan = plan
+        """The address plan the subnets follow."""
+        self.vpc_cidr_block: str = plan.vpc_cidr
+        """The primary VPC CIDR, as a plain string."""
+        self.on_prem_cidrs: tuple[str, ...] = tuple(on_prem_cidrs)
+        """The on-prem CIDRs routed from node and app subnets."""
+
+        self.vpc: ec2.IVpc
+        """The VPC (created, or imported with ``existing_vpc``)."""
+        if existing_vpc is None:
+            self.vpc = ec2.Vpc(
+                self,
+                "Vpc",
+                ip_addresses=ec2.IpAddresses.cidr(plan.vpc_cidr),
+                availability_zones=list(plan.availability_zones),
+                subnet_configuration=[],
+                nat_gateways=0,
+                create_internet_gateway=False,
+                enable_dns_hostnames=True,
+                enable_dns_support=True,
+                restrict_default_security_group=True,
+                vpc_name=name_prefix,
+            )
+        else:
+            self.vpc = ec2.Vpc.from_vpc_attributes(
+                self,
+                "Vpc",
+                vpc_id=existing_vpc.vpc_id,
+                availability_zones=list(plan.availability_zones),
+                vpc_cidr_block=plan.vpc_cidr,
+            )
+
+        self.secondary_cidr_block: ec2.CfnVPCCidrBlock | None = None
+        """The secondary CIDR association (when the plan has a secondary CIDR)."""
+        if plan.secondary_cidr is not None:
+            self.secondary_cidr_block = ec2.CfnVPCCidrBlock(
+                self, "SecondaryCidr", vpc_id=self.vpc.vpc_id, cidr_block=plan.secondary_cidr
+            )
+
+        control_plane = self._tier("ControlPlane", plan.control_plane)
+        endpoint = self._tier("Endpoints", plan.endpoints)
+        system_nodes = self._tier("SystemNodes", plan.system_nodes)
+        self.control_plane_subnets: list[ec2.ISubnet] = [*control_plane]
+        """Subnets of the cluster's control-plane ENIs, one per AZ."""
+        self.endpoint_subnets: list[ec2.ISubnet] = [*endpoint]
+        """Subnets of the interface endpoints (and the TGW attachment), one per AZ."""
+        self.system_node_subnets: list[ec2.ISubnet] = [*system_nodes]
+        """Subnets of the system node group, one per AZ."""
+
+        self.on_prem_routing: OnPremRouting | None = None
+        """Attachment and routes to on-premises (when ``on_prem_route`` is given)."""
+        if on_prem_route is not None:
+            self.on_prem_routing = OnPremRouting(
+                self,
+                "OnPrem",
+                vpc_id=self.vpc.vpc_id,
+                cidrs=on_prem_cidrs,
+                route=on_prem_route,
+                attachment_subnets=self.endpoint_subnets,
+                name_prefix=name_prefix,
+            )
+            # Control-plane subnets too: webhooks / OIDC issuers called by the API server may
+            # live on-premises. Endpoint subnets need no on-prem route.
+            for subnet in (*control_plane, *system_nodes):
+                self.on_prem_routing.route_to_on_prem(subnet, subnet)
+
+        ingress_cidrs = [plan.vpc_cidr]
+        if plan.secondary_cidr is not None:
+            ingress_cidrs.append(plan.secondary_cidr)
+        security_group = ec2.SecurityGroup(
+            self,
+            "EndpointSecurityGroup",
+            vpc=self.vpc,
+            allow_all_outbound=False,
+            description="VPC interface endpoints: HTTPS from inside the VPC only",
+        )
+        for cidr in ingress_cidrs:
+            security_group.add_ingress_rule(
+                ec2.Peer.ipv4(cidr), ec2.Port.tcp(443), f"HTTPS from {cidr}"
+            )
+        cdk.Tags.of(security_group).add("Name", f"{name_prefix}-endpoints")
+        self.endpoint_security_group: ec2.ISecurityGroup = security_group
+        """Security group of the interface endpoints: TCP 443 from the VPC CIDR(s) only.
+
+        Also created when existing endpoints are reused, to attach to them if needed.
+        """
+
+        tier_subnets = [
+            *self.control_plane_subnets,
+            *self.endpoint_subnets,
+            *self.system_node_subnets,
+        ]
+        self.endpoints: PrivateEndpoints | None = None
+        """The VPC endpoints; ``None`` when an existing VPC's endpoints are reused."""
+        if existing_vpc is None or existing_vpc.create_endpoints:
+            self.endpoints = PrivateEndpoints(
+                self,
+                "PrivateEndpoints",
+                vpc=self.vpc,
+                subnets=self.endpoint_subnets,
+                security_group=security_group,
+                services=services,
+                route_tables=self.route_tables_for(tier_subnets),
+                name_prefix=name_prefix,
+            )
+        else:
+            cdk.Annotations.of(self).add_warning_v2(
+                EXISTING_ENDPOINTS_WARNING,
+                f"existing_vpc {existing_vpc.vpc_id} has create_endpoints false, so eks-secure "
+                "creates no VPC endpoint. Associate the VPC's existing S3 gateway endpoint with "
+                "the route tables of every subnet eks-secure creates (tier, app and NAT "
+                "subnets), and check that interface endpoints with private DNS exist for: "
+                f"{', '.join(services)}; nodes cannot join the cluster otherwise.",
+            )
+
+        log_group = logs.LogGroup(
+            self,
+            "FlowLogGroup",
+            retention=flow_log_retention,
+            encryption_key=self._flow_log_key(),
+        )
+        self.flow_log: ec2.FlowLog = ec2.FlowLog(
+            self,
+            "FlowLog",
+            resource_type=ec2.FlowLogResourceType.from_vpc(self.vpc),
+            destination=ec2.FlowLogDestination.to_cloud_watch_logs(log_group),
+            traffic_type=ec2.FlowLogTrafficType.ALL,
+        )
+        """The VPC flow log (all traffic) to an encrypted CloudWatch log group."""
+        self.flow_log_group: logs.ILogGroup = log_group
+        """The flow log's log group."""
+
+    def _flow_log_key(self) -> kms.Key:
+        key = kms.Key(
+            self,
+            "FlowLogKey",
+            enable_key_rotation=True,
+            description=f"{self._name_prefix} VPC flow log encryption",
+        )
+        stack = cdk.Stack.of(self)
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+                actions=[
+                    "kms:Encrypt*",
+                    "kms:Decrypt*",
+                    "kms:ReEncrypt*",
+                    "kms:GenerateDataKey*",
+                    "kms:Describe*",
+                ],
+                resources=["*"],
+                conditions={
+                    "ArnLike": {
+                        "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
+                            service="logs",
+                            resource="log-group",
+                            resource_name="*",
+                            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+                        )
+                    }
+                },
+            )
+        )
+        return key
+
+    def _tier(self, scope_id: str, subnets: Sequence[SubnetPlan]) -> list[ec2.PrivateSubnet]:
+        scope = Construct(self, scope_id)
+        return [self._subnet(scope, s) for s in subnets]
+
+    def _subnet(self, scope: Construct, planned: SubnetPlan) -> ec2.PrivateSubnet:
+        subnet = ec2.PrivateSubnet(
+            scope,
+            planned.construct_id,
+            vpc_id=self.vpc.vpc_id,
+            availability_zone=planned.az,
+            cidr_block=planned.cidr,
+            map_public_ip_on_launch=False,
+        )
+        cdk.Validations.of(subnet).acknowledge(
+            cdk.Acknowledgment(
+                id="CloudFormation-Validate::W3010",
+                reason="AZs are explicit on purpose: subnet CIDRs are planned per AZ and "
+                "synthesis must make no availability-zone lookup (no AWS calls).",
+            )
+        )
+        secondary = self.plan.secondary_cidr
+        if (
+            self.secondary_cidr_block is not None
+            and secondary is not None
+            and ipaddress.IPv4Network(planned.cidr).subnet_of(ipaddress.IPv4Network(secondary))
+        ):
+            subnet.node.add_dependency(self.secondary_cidr_block)
+        tags = cdk.Tags.of(subnet)
+        tags.add(TIER_TAG, planned.tier)
+        if planned.tier == "app":
+            tags.add(APP_TAG, planned.owner)
+            name = f"{self._name_prefix}-app-{planned.owner}-{planned.az}"
+        elif planned.tier == "nat":
+            tags.add(NAT_GROUP_TAG, planned.owner)
+            name = f"{self._name_prefix}-nat-{planned.owner}-{planned.az}"
+        else:
+            name = f"{self._name_prefix}-{planned.tier}-{planned.az}"
+        tags.add("Name", name)
+        return subnet
+
+    def add_subnets(
+        self, scope: Construct, slot: SlotPlan, *, route_on_prem: bool = True
+    ) -> list[ec2.ISubnet]:
+        """Create the subnets of an app or NAT group inside ``scope`` (one per AZ) and return them.
+
+        IDs are ``slot.subnets[i].construct_id`` (``Subnet1`` ...), so ``scope`` must be unique to
+        the app or NAT group (its own scope or nested stack). Each subnet gets its own route
+        table, the S3 gateway endpoint association, the tier/owner tags and, unless
+        ``route_on_prem`` is false (a pattern that routes on-prem traffic differently, e.g.
+        through a NAT gateway), static on-prem routes.
+        """
+        if slot not in (*self.plan.apps, *self.plan.nat_groups):
+            raise ConfigError(
+                "SecureVpc.add_subnets.slot",
+                f"'{slot.name}' is not an app or NAT group of this VPC's plan",
+                "pass a slot from the same NetworkPlan (plan.app(name) / plan.nat_group(name))",
+            )
+        created = [self._subnet(scope, planned) for planned in slot.subnets]
+        if route_on_prem and self.on_prem_routing is not None:
+            for subnet in created:
+                self.on_prem_routing.route_to_on_prem(subnet, subnet)
+        subnets: list[ec2.ISubnet] = [*created]
+        if self.endpoints is not None:
+            self.endpoints.associate_route_tables(self.route_tables_for(subnets))
+        return subnets
+
+    @staticmethod
+    def route_tables_for(subnets: Sequence[ec2.ISubnet]) -> list[ec2.IRouteTable]:
+        """The route table of each subnet, in order."""
+        return [s.route_table for s in subnets]

@@ -1,0 +1,1 @@
+"""Reference stacks composing the eks-secure library, one module per egress pattern."""

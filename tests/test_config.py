@@ -1,0 +1,592 @@
+"""Config loader: the examples load, defaults apply, and every bad input names its exact field."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from eks_secure.config import load_config, parse_config, plan_for
+from eks_secure.config.model import (
+    PLACEHOLDER_ACCOUNT,
+    PLACEHOLDER_REGION,
+    NodeGroupSize,
+    OnPremRoute,
+    SubnetSizes,
+)
+from eks_secure.errors import ConfigError, ConfigErrors
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "patterns" / "examples"
+
+Config = dict[str, Any]
+
+
+def example(name: str) -> Config:
+    data = yaml.safe_load((EXAMPLES / f"{name}.yaml").read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+def minimal() -> Config:
+    return {
+        "cluster_name": "demo",
+        "vpc_cidr": "10.20.0.0/16",
+        "availability_zones": ["eu-west-1a", "eu-west-1b"],
+        "kubernetes_version": "1.34",
+        "admin_role_arns": ["arn:aws:iam::111111111111:role/admin"],
+    }
+
+
+def errors_of(data: object, pattern: str | None = None) -> ConfigErrors:
+    with pytest.raises(ConfigErrors) as info:
+        parse_config(data, pattern=pattern)
+    return info.value
+
+
+# -- valid configs -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["base", "subnet-per-app", "private-nat"])
+def test_examples_load_and_plan(name: str) -> None:
+    config = load_config(EXAMPLES / f"{name}.yaml")
+    assert config.pattern == name
+    assert config.cluster_name == "payments-prod"
+    assert config.availability_zones == ("eu-west-1a", "eu-west-1b", "eu-west-1c")
+    assert config.on_prem_route == OnPremRoute(transit_gateway_id="tgw-0a1b2c3d4e5f67890")
+    plan = plan_for(config)
+    assert {a.name for a in plan.apps} == {a.name for a in config.apps}
+
+
+def test_base_example_contents() -> None:
+    config = load_config(str(EXAMPLES / "base.yaml"))
+    assert config.apps == ()
+    assert config.on_prem_cidrs == ("10.0.0.0/14", "172.16.0.0/16")
+    assert config.admin_role_arns == ("arn:aws:iam::111111111111:role/platform-admin",)
+    assert config.viewer_role_arns == ("arn:aws:iam::111111111111:role/platform-viewer",)
+    (oidc,) = config.control_plane_egress
+    assert (oidc.name, oidc.cidr, oidc.port) == ("corp-oidc", "10.1.2.0/24", 443)
+
+
+def test_subnet_per_app_example_apps() -> None:
+    config = load_config(EXAMPLES / "subnet-per-app.yaml")
+    assert [a.name for a in config.apps] == ["payments-api", "ledger", "fraud-scoring"]
+    ledger = config.app("ledger")
+    assert ledger.namespace == "ledger-core"
+    assert ledger.ports == (5432,)
+    assert ledger.nodes.disk_size_gib == 100
+    assert config.app("payments-api").namespace == "payments-api"
+    fraud = config.app("fraud-scoring")
+    assert fraud.ports == (443,)
+    assert fraud.nodes.instance_types == ("c7i.xlarge", "c6i.xlarge")
+
+
+def test_private_nat_example_groups() -> None:
+    config = load_config(EXAMPLES / "private-nat.yaml")
+    assert config.nat_groups == ("analytics", "core-banking")
+    plan = plan_for(config)
+    assert {g.name for g in plan.nat_groups} == {"analytics", "core-banking"}
+
+
+def test_defaults_applied() -> None:
+    config = parse_config(minimal())
+    assert config.pattern == "base"
+    assert config.account == PLACEHOLDER_ACCOUNT
+    assert config.region == PLACEHOLDER_REGION
+    assert config.on_prem_cidrs == ()
+    assert config.on_prem_route is None
+    assert config.apps == ()
+    assert config.viewer_role_arns == ()
+    assert config.deployer_role_arns == ()
+    assert config.break_glass_trusted_arns == ()
+    assert config.control_plane_egress == ()
+    assert config.subnet_sizes == SubnetSizes()
+    assert config.system_nodes == NodeGroupSize()
+    assert config.existing_vpc is None
+    assert config.addon_versions == ()
+    assert config.tags == ()
+
+
+def test_app_defaults() -> None:
+    data = example("subnet-per-app")
+    data["apps"] = [{"name": "billing"}]
+    (app,) = parse_config(data).apps
+    assert app.namespace == "billing"
+    assert app.destinations == ()
+    assert app.ports == (443,)
+    assert app.slot is None
+    assert app.nodes == NodeGroupSize()
+    assert app.nat_group is None
+
+
+def test_optional_sections_converted() -> None:
+    data = minimal()
+    data.update(
+        {
+            "tags": {"team": "platform", "cost-center": "1234"},
+            "addon_versions": {"vpc-cni": "v1.20.1-eksbuild.1", "coredns": "v1.12.2-eksbuild.4"},
+            "subnets": {"app_prefix": 25},
+            "system_nodes": {"min_size": 3, "max_size": 5, "desired_size": 3},
+            "existing_vpc": {"vpc_id": "vpc-0123456789abcdef0", "create_endpoints": True},
+            "kyverno": {"chart_repository": "oci://registry.corp/charts", "chart_version": "3.5.2"},
+            "on_prem_cidrs": ["192.168.0.0/16"],
+            "on_prem_route": {"vpn_gateway": {"amazon_side_asn": 64600}},
+            "deployer_role_arns": ["arn:aws:iam::222222222222:root"],
+            "break_glass_trusted_arns": ["arn:aws:iam::111111111111:user/alice"],
+        }
+    )
+    config = parse_config(data)
+    assert config.tags == (("cost-center", "1234"), ("team", "platform"))
+    assert config.addon_versions == (
+        ("coredns", "v1.12.2-eksbuild.4"),
+        ("vpc-cni", "v1.20.1-eksbuild.1"),
+    )
+    assert config.subnet_sizes == SubnetSizes(app=25)
+    assert (config.system_nodes.min_size, config.system_nodes.max_size) == (3, 5)
+    assert config.existing_vpc is not None and config.existing_vpc.create_endpoints
+    assert config.kyverno.chart_repository == "oci://registry.corp/charts"
+    assert config.on_prem_route == OnPremRoute(vpn_gateway=True, vpn_gateway_asn=64600)
+    assert config.on_prem_route.kind == "vpn-gateway"
+
+
+def test_empty_vpn_gateway_mapping() -> None:
+    data = example("base")
+    data["on_prem_route"] = {"vpn_gateway": {}}
+    assert parse_config(data).on_prem_route == OnPremRoute(vpn_gateway=True)
+
+
+def test_pattern_override() -> None:
+    config = load_config(EXAMPLES / "subnet-per-app.yaml", pattern="cilium")
+    assert config.pattern == "cilium"
+    # base takes no apps, so overriding the subnet-per-app example to base is an error
+    with pytest.raises(ConfigErrors) as info:
+        load_config(EXAMPLES / "subnet-per-app.yaml", pattern="base")
+    assert info.value.fields == ("apps",)
+    # the override wins over the file's `pattern:`
+    with pytest.raises(ConfigErrors) as info:
+        load_config(EXAMPLES / "private-nat.yaml", pattern="subnet-per-app")
+    assert set(info.value.fields) == {f"apps[{i}].nat_group" for i in range(3)}
+
+
+def test_unknown_pattern_override() -> None:
+    exc = errors_of(example("base"), pattern="subnet_per_app")
+    assert exc.fields == ("pattern",)
+    assert "subnet-per-app" in str(exc)
+
+
+def test_collects_independent_errors() -> None:
+    data = example("subnet-per-app")
+    data["cluster_name"] = "Payments"
+    data["vpc_cidr"] = "10.20.0.1/16"
+    data["apps"][2]["ports"] = [0]
+    exc = errors_of(data)
+    assert set(exc.fields) == {"cluster_name", "vpc_cidr", "apps[2].ports[0]"}
+    assert "3 configuration problems" in str(exc)
+
+
+# -- file errors -------------------------------------------------------------------------------
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path / "nope.yaml")
+    assert info.value.field == "config"
+    assert "Fix:" in str(info.value)
+
+
+def test_yaml_syntax_error(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("cluster_name: [demo\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert info.value.field == "config"
+    assert "line" in info.value.problem
+
+
+def test_yaml_duplicate_key(tmp_path: Path) -> None:
+    path = tmp_path / "dup.yaml"
+    path.write_text("cluster_name: a\ncluster_name: b\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert info.value.field == "config"
+    assert "duplicate key 'cluster_name'" in info.value.problem
+
+
+@pytest.mark.parametrize("data", [None, [], "text"])
+def test_document_not_a_mapping(data: object) -> None:
+    assert errors_of(data).fields == ("config",)
+
+
+# -- invalid configs: (mutation, expected field) -------------------------------------------------
+
+Mutation = Callable[[Config], None]
+
+
+def setter(path: str, value: object) -> Mutation:
+    """Set a dotted path such as ``apps.1.name`` (list indices as numbers)."""
+
+    def mutate(data: Config) -> None:
+        *parents, last = path.split(".")
+        node: Any = data
+        for part in parents:
+            node = node[int(part)] if part.isdigit() else node[part]
+        node[int(last) if last.isdigit() else last] = value
+
+    return mutate
+
+
+def deleter(path: str) -> Mutation:
+    def mutate(data: Config) -> None:
+        *parents, last = path.split(".")
+        node: Any = data
+        for part in parents:
+            node = node[int(part)] if part.isdigit() else node[part]
+        del node[int(last) if last.isdigit() else last]
+
+    return mutate
+
+
+def chain(*mutations: Mutation) -> Mutation:
+    def mutate(data: Config) -> None:
+        for m in mutations:
+            m(data)
+
+    return mutate
+
+
+def many_apps(count: int) -> Mutation:
+    def mutate(data: Config) -> None:
+        data["apps"] = [{"name": f"app-{i}", "slot": i} for i in range(count)]
+
+    return mutate
+
+
+def rename_key(old: str, new: str) -> Mutation:
+    def mutate(data: Config) -> None:
+        data[new] = data.pop(old)
+
+    return mutate
+
+
+BASE = "base"
+SPA = "subnet-per-app"
+NAT = "private-nat"
+
+INVALID: list[tuple[str, str, Mutation, str]] = [
+    # (id, example, mutation, expected field)
+    ("unknown top-level key", BASE, rename_key("vpc_cidr", "vpc_cdir"), "vpc_cdir"),
+    ("unknown app key", SPA, setter("apps.1.colour", "blue"), "apps[1].colour"),
+    ("missing cluster_name", BASE, deleter("cluster_name"), "cluster_name"),
+    ("uppercase cluster_name", BASE, setter("cluster_name", "Payments"), "cluster_name"),
+    ("long cluster_name", BASE, setter("cluster_name", "a" * 41), "cluster_name"),
+    ("missing vpc_cidr", BASE, deleter("vpc_cidr"), "vpc_cidr"),
+    ("vpc host bits", BASE, setter("vpc_cidr", "10.20.0.1/16"), "vpc_cidr"),
+    ("vpc not a cidr", BASE, setter("vpc_cidr", "10.20.0.0"), "vpc_cidr"),
+    ("vpc too large", BASE, setter("vpc_cidr", "10.0.0.0/12"), "vpc_cidr"),
+    ("vpc public", BASE, setter("vpc_cidr", "8.8.0.0/16"), "vpc_cidr"),
+    ("vpc too small for tiers", BASE, setter("vpc_cidr", "10.20.0.0/23"), "vpc_cidr"),
+    ("vpc too small for apps", SPA, setter("vpc_cidr", "10.20.0.0/21"), "apps"),
+    (
+        "too many apps for the vpc",
+        SPA,
+        chain(setter("vpc_cidr", "10.20.0.0/20"), many_apps(9)),
+        "apps",
+    ),
+    ("slot clash", SPA, chain(setter("apps.0.slot", 7), setter("apps.2.slot", 7)), "apps[2].slot"),
+    ("slot out of range", SPA, setter("apps.0.slot", 100000), "apps[0].slot"),
+    ("negative slot", SPA, setter("apps.0.slot", -1), "apps[0].slot"),
+    ("on-prem overlaps vpc", BASE, setter("on_prem_cidrs.1", "10.20.128.0/17"), "on_prem_cidrs[1]"),
+    (
+        "on-prem overlap each other",
+        BASE,
+        setter("on_prem_cidrs.1", "10.2.0.0/16"),
+        "on_prem_cidrs[1]",
+    ),
+    ("on-prem host bits", BASE, setter("on_prem_cidrs.0", "10.0.0.1/14"), "on_prem_cidrs[0]"),
+    ("missing on-prem route", BASE, deleter("on_prem_route"), "on_prem_route"),
+    (
+        "route without on-prem cidrs",
+        BASE,
+        chain(deleter("on_prem_cidrs"), deleter("control_plane_egress")),
+        "on_prem_route",
+    ),
+    (
+        "bad tgw id",
+        BASE,
+        setter("on_prem_route.transit_gateway_id", "tgw-XYZ"),
+        "on_prem_route.transit_gateway_id",
+    ),
+    ("both tgw and vpn", BASE, setter("on_prem_route.vpn_gateway", {}), "on_prem_route"),
+    ("neither tgw nor vpn", BASE, setter("on_prem_route", {}), "on_prem_route"),
+    (
+        "bad asn",
+        BASE,
+        setter("on_prem_route", {"vpn_gateway": {"amazon_side_asn": 7224}}),
+        "on_prem_route.vpn_gateway.amazon_side_asn",
+    ),
+    (
+        "unknown route key",
+        BASE,
+        setter("on_prem_route.direct_connect", True),
+        "on_prem_route.direct_connect",
+    ),
+    (
+        "bad admin arn",
+        BASE,
+        setter("admin_role_arns.0", "arn:aws:iam::111:role/x"),
+        "admin_role_arns[0]",
+    ),
+    (
+        "admin arn is a user",
+        BASE,
+        setter("admin_role_arns.0", "arn:aws:iam::111111111111:user/bob"),
+        "admin_role_arns[0]",
+    ),
+    ("empty admin list", BASE, setter("admin_role_arns", []), "admin_role_arns"),
+    ("missing admin list", BASE, deleter("admin_role_arns"), "admin_role_arns"),
+    (
+        "viewer is admin",
+        BASE,
+        setter("viewer_role_arns.0", "arn:aws:iam::111111111111:role/platform-admin"),
+        "viewer_role_arns[0]",
+    ),
+    (
+        "bad break-glass arn",
+        BASE,
+        setter("break_glass_trusted_arns", ["111111111111"]),
+        "break_glass_trusted_arns[0]",
+    ),
+    ("one AZ", BASE, setter("availability_zones", ["eu-west-1a"]), "availability_zones"),
+    (
+        "AZ of wrong region",
+        BASE,
+        setter("availability_zones.2", "us-east-1c"),
+        "availability_zones[2]",
+    ),
+    ("duplicate AZ", BASE, setter("availability_zones.2", "eu-west-1a"), "availability_zones[2]"),
+    ("bad region", BASE, setter("region", "Europe"), "region"),
+    ("account as number", BASE, setter("account", 111111111111), "account"),
+    ("short account", BASE, setter("account", "12345"), "account"),
+    ("unsupported k8s version", BASE, setter("kubernetes_version", "1.28"), "kubernetes_version"),
+    ("float k8s version", BASE, setter("kubernetes_version", 1.3), "kubernetes_version"),
+    ("unknown pattern in file", BASE, setter("pattern", "mesh"), "pattern"),
+    ("duplicate app names", SPA, setter("apps.2.name", "payments-api"), "apps[2].name"),
+    ("duplicate namespaces", SPA, setter("apps.2.namespace", "ledger-core"), "apps[2].namespace"),
+    ("uppercase app name", SPA, setter("apps.0.name", "Payments"), "apps[0].name"),
+    ("underscore app name", SPA, setter("apps.0.name", "payments_api"), "apps[0].name"),
+    ("missing app name", SPA, deleter("apps.0.name"), "apps[0].name"),
+    ("reserved namespace", SPA, setter("apps.1.namespace", "kube-system"), "apps[1].namespace"),
+    ("kube- namespace", SPA, setter("apps.1.namespace", "kube-extra"), "apps[1].namespace"),
+    ("default namespace", SPA, setter("apps.1.namespace", "default"), "apps[1].namespace"),
+    (
+        "destination outside on-prem",
+        SPA,
+        setter("apps.1.destinations.1", "192.168.1.0/24"),
+        "apps[1].destinations[1]",
+    ),
+    ("port out of range", SPA, setter("apps.1.ports", [5432, 70000]), "apps[1].ports[1]"),
+    ("port zero", SPA, setter("apps.0.ports.0", 0), "apps[0].ports[0]"),
+    ("port as bool", SPA, setter("apps.0.ports.0", True), "apps[0].ports[0]"),
+    ("nat_group with wrong pattern", SPA, setter("apps.0.nat_group", "core"), "apps[0].nat_group"),
+    ("private-nat app without nat_group", NAT, deleter("apps.2.nat_group"), "apps[2].nat_group"),
+    (
+        "private_nat key with wrong pattern",
+        SPA,
+        setter("private_nat", {"secondary_cidr": "100.64.0.0/22"}),
+        "private_nat",
+    ),
+    ("subnet-per-app with no apps", SPA, setter("apps", []), "apps"),
+    (
+        "subnet-per-app without on-prem",
+        SPA,
+        chain(
+            deleter("on_prem_cidrs"),
+            deleter("on_prem_route"),
+            deleter("control_plane_egress"),
+            *(deleter(f"apps.{i}.destinations") for i in range(3)),
+        ),
+        "on_prem_cidrs",
+    ),
+    ("private-nat with no apps", NAT, deleter("apps"), "apps"),
+    ("base with apps", BASE, setter("apps", [{"name": "x"}]), "apps"),
+    (
+        "secondary overlaps vpc",
+        NAT,
+        setter("private_nat", {"secondary_cidr": "10.20.64.0/22"}),
+        "private_nat.secondary_cidr",
+    ),
+    (
+        "secondary overlaps on-prem",
+        NAT,
+        setter("private_nat", {"secondary_cidr": "172.16.4.0/22"}),
+        "private_nat.secondary_cidr",
+    ),
+    (
+        "secondary public",
+        NAT,
+        setter("private_nat", {"secondary_cidr": "8.8.8.0/24"}),
+        "private_nat.secondary_cidr",
+    ),
+    (
+        "secondary too small for a group",
+        NAT,
+        setter("private_nat", {"secondary_cidr": "100.64.0.0/28"}),
+        "private_nat.secondary_cidr",
+    ),
+    (
+        "nat group slot clash",
+        NAT,
+        setter("private_nat", {"groups": {"analytics": {"slot": 0}, "core-banking": {"slot": 0}}}),
+        "private_nat.groups.core-banking.slot",
+    ),
+    (
+        "nat group pin of unknown group",
+        NAT,
+        setter("private_nat", {"groups": {"analytic": {"slot": 0}}}),
+        "private_nat.groups.analytic",
+    ),
+    ("bad subnet prefix", BASE, setter("subnets", {"app_prefix": 29}), "subnets.app_prefix"),
+    (
+        "subnet prefix as string",
+        BASE,
+        setter("subnets", {"nat_prefix": "28"}),
+        "subnets.nat_prefix",
+    ),
+    ("unknown subnet key", BASE, setter("subnets", {"app_prefx": 26}), "subnets.app_prefx"),
+    (
+        "min > max nodes",
+        BASE,
+        setter("system_nodes", {"min_size": 5, "max_size": 3}),
+        "system_nodes.min_size",
+    ),
+    (
+        "desired outside bounds",
+        SPA,
+        setter("apps.0.nodes.desired_size", 9),
+        "apps[0].nodes.desired_size",
+    ),
+    (
+        "bad instance type",
+        SPA,
+        setter("apps.0.nodes.instance_types", ["large"]),
+        "apps[0].nodes.instance_types[0]",
+    ),
+    (
+        "string true for a boolean",
+        BASE,
+        setter("existing_vpc", {"vpc_id": "vpc-0123456789abcdef0", "create_endpoints": "true"}),
+        "existing_vpc.create_endpoints",
+    ),
+    ("bad vpc id", BASE, setter("existing_vpc", {"vpc_id": "vpc-1"}), "existing_vpc.vpc_id"),
+    (
+        "control-plane destination with no route",
+        BASE,
+        setter("control_plane_egress.0.cidr", "192.168.10.0/24"),
+        "control_plane_egress[0].cidr",
+    ),
+    (
+        "control-plane destination without on_prem_route",
+        BASE,
+        deleter("on_prem_route"),
+        "control_plane_egress[0].cidr",
+    ),
+    (
+        "control-plane port out of range",
+        BASE,
+        setter("control_plane_egress.0.port", 0),
+        "control_plane_egress[0].port",
+    ),
+    (
+        "control-plane bad name",
+        BASE,
+        setter("control_plane_egress.0.name", "Corp OIDC"),
+        "control_plane_egress[0].name",
+    ),
+    (
+        "unknown add-on",
+        BASE,
+        setter("addon_versions", {"vpc_cni": "v1.20.1-eksbuild.1"}),
+        "addon_versions.vpc_cni",
+    ),
+    (
+        "bad add-on version",
+        BASE,
+        setter("addon_versions", {"coredns": "1.12"}),
+        "addon_versions.coredns",
+    ),
+    (
+        "kyverno http repo",
+        SPA,
+        setter("kyverno", {"chart_repository": "http://charts.corp"}),
+        "kyverno.chart_repository",
+    ),
+    (
+        "kyverno bad version",
+        SPA,
+        setter("kyverno", {"chart_version": "v3"}),
+        "kyverno.chart_version",
+    ),
+    ("aws: tag", BASE, setter("tags", {"aws:owner": "x"}), "tags.aws:owner"),
+    ("tag value not a string", BASE, setter("tags", {"cost-center": 1234}), "tags.cost-center"),
+    ("apps not a list", SPA, setter("apps", {"name": "x"}), "apps"),
+]
+
+
+@pytest.mark.parametrize(
+    ("source", "mutate", "expected_field"),
+    [pytest.param(src, m, f, id=name) for name, src, m, f in INVALID],
+)
+def test_invalid_config(source: str, mutate: Mutation, expected_field: str) -> None:
+    data = copy.deepcopy(example(source))
+    mutate(data)
+    exc = errors_of(data)
+    assert expected_field in exc.fields, str(exc)
+    for error in exc.errors:
+        assert "Fix:" in str(error)
+        assert error.fix
+
+
+def test_unknown_key_suggests_closest() -> None:
+    data = example("base")
+    data["vpc_cdir"] = data.pop("vpc_cidr")
+    exc = errors_of(data)
+    (unknown,) = (e for e in exc.errors if e.field == "vpc_cdir")
+    assert "did you mean 'vpc_cidr'" in unknown.fix
+    assert "availability_zones" in unknown.fix  # lists the allowed keys
+
+
+def test_float_version_hints_quoting() -> None:
+    data = example("base")
+    data["kubernetes_version"] = 1.3
+    (error,) = errors_of(data).errors
+    assert "quote" in error.fix
+
+
+def test_slot_clash_lists_free_slots() -> None:
+    data = example("subnet-per-app")
+    data["apps"][0]["slot"] = 3
+    data["apps"][1]["slot"] = 3
+    (error,) = errors_of(data).errors
+    assert error.field == "apps[1].slot"
+    assert "free:" in error.fix
+
+
+def test_explicit_slot_is_kept() -> None:
+    data = example("subnet-per-app")
+    data["apps"][0]["slot"] = 5
+    config = parse_config(data)
+    assert config.apps[0].slot == 5
+    assert plan_for(config).app("payments-api").slot == 5
+
+
+def test_nat_group_pin_honoured() -> None:
+    data = example("private-nat")
+    data["private_nat"] = {"secondary_cidr": "100.64.0.0/22", "groups": {"analytics": {"slot": 3}}}
+    config = parse_config(data)
+    assert config.private_nat.group_slots == (("analytics", 3),)
+    plan = plan_for(config)
+    assert plan.nat_group("analytics").slot == 3
+    assert plan.secondary_cidr == "100.64.0.0/22"
