@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 
 import aws_cdk as cdk
@@ -10,6 +11,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_eks_v2 as eks
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk.lambda_layer_kubectl_v34 import KubectlV34Layer
 from constructs import Construct
 
@@ -24,6 +26,7 @@ from eks_secure.config.model import (
 )
 from eks_secure.errors import ConfigError
 from eks_secure.k8s.baseline import BaselineChart
+from eks_secure.nag import acknowledge, acknowledge_managed_policies
 from eks_secure.network.vpc import SecureVpc
 
 CONTROL_PLANE_EGRESS_MODE = "CUSTOMER_ROUTED"
@@ -161,6 +164,8 @@ class SecureCluster(Construct):
             tags={"eks-secure:cluster": cluster_name},
         )
         """The ``aws_eks_v2`` cluster (a native ``AWS::EKS::Cluster``)."""
+        self._acknowledge_cdk_managed_findings()
+        self._place_kubectl_handler(network.system_node_subnets)
         cfn_cluster = self.cluster.node.default_child
         assert isinstance(cfn_cluster, eks.CfnCluster)
         cfn_cluster.add_property_override(
@@ -223,6 +228,78 @@ class SecureCluster(Construct):
         )
         """Default-deny NetworkPolicies and RBAC bindings for the access-entry groups."""
         self.add_chart("Baseline", self.baseline)
+
+    def _place_kubectl_handler(self, subnets: Sequence[ec2.ISubnet]) -> None:
+        """Run the kubectl handler and its provider Lambda in ``subnets``.
+
+        aws_eks_v2 2.275 ignores ``KubectlProviderOptions.private_subnets`` when the endpoint is
+        private and puts both Lambdas in the cluster's subnets, which would spend the small
+        control-plane subnets' addresses on Lambda ENIs. Override the placement on the L1s.
+        """
+        subnet_ids = [s.subnet_id for s in subnets]
+        placed = 0
+        for child in self.cluster.node.find_all():
+            if isinstance(child, lambda_.CfnFunction) and "KubectlProvider" in child.node.path:
+                child.add_property_override("VpcConfig.SubnetIds", subnet_ids)
+                placed += 1
+        if placed == 0:
+            raise RuntimeError("aws_eks_v2 created no kubectl provider Lambda to place")
+
+    def _acknowledge_cdk_managed_findings(self) -> None:
+        """Acknowledge findings on resources aws_eks_v2 itself creates (cluster role, handler)."""
+        acknowledge_managed_policies(
+            self.cluster,
+            ("AmazonEKSClusterPolicy",),
+            "EKS requires AmazonEKSClusterPolicy on the cluster role; AWS maintains it.",
+        )
+        acknowledge_managed_policies(
+            self.cluster,
+            (
+                "service-role/AWSLambdaBasicExecutionRole",
+                "service-role/AWSLambdaVPCAccessExecutionRole",
+                "AmazonEC2ContainerRegistryReadOnly",
+            ),
+            "The kubectl handler created by aws_eks_v2 runs in the VPC, logs to CloudWatch and "
+            "pulls chart images from ECR; these AWS-managed policies are exactly that.",
+        )
+        stack = cdk.Stack.of(self)
+        for child in self.cluster.node.find_all():
+            if isinstance(child, cdk.CfnCondition) and child.node.id == "HasEcrPublic":
+                condition = stack.get_logical_id(child)
+                policy = {
+                    "Fn::If": [
+                        condition,
+                        {
+                            "Fn::Join": [
+                                "",
+                                [
+                                    "arn:",
+                                    {"Ref": "AWS::Partition"},
+                                    ":iam::aws:policy/AmazonElasticContainerRegistryPublicReadOnly",
+                                ],
+                            ]
+                        },
+                        {"Ref": "AWS::NoValue"},
+                    ]
+                }
+                acknowledge(
+                    self.cluster,
+                    f"AwsSolutions-IAM4[Policy::{json.dumps(policy, separators=(',', ':'))}]",
+                    "aws_eks_v2 adds ECR-public read access to the kubectl handler only in "
+                    "regions that have ECR public; the policy is AWS-managed and read-only.",
+                )
+            if isinstance(child, lambda_.CfnFunction) and "KubectlProvider" in child.node.path:
+                acknowledge(
+                    self.cluster,
+                    f"AwsSolutions-IAM5[Resource::<{stack.get_logical_id(child)}.Arn>:*]",
+                    "The provider framework may invoke every version of the kubectl handler.",
+                )
+        acknowledge(
+            self.cluster,
+            "AwsSolutions-L1",
+            "The provider-framework Lambda runtime is chosen by aws-cdk-lib; it moves with "
+            "aws-cdk-lib upgrades.",
+        )
 
     def add_chart(self, id: str, chart: cdk8s.Chart) -> eks.KubernetesManifest:
         """Ship a cdk8s chart into the cluster (applied by the in-VPC kubectl handler)."""

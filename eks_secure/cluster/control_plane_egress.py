@@ -17,6 +17,7 @@ from constructs import Construct
 
 from eks_secure.config.model import ControlPlaneDestination
 from eks_secure.errors import ConfigError
+from eks_secure.nag import acknowledge
 
 IN_CLUSTER_WEBHOOK_PORTS: tuple[int, ...] = (443, 4443, 6443, 8443, 9443, 15017)
 """Target ports in-cluster admission webhooks commonly listen on (Kyverno 9443, Istio 15017)."""
@@ -104,6 +105,12 @@ class ControlPlaneEgress(Construct):
             subnet_selection=ec2.SubnetSelection(subnets=list(subnets)),
         )
         """Stateless NACL of the control-plane subnets."""
+        acknowledge(
+            self.network_acl,
+            "AwsSolutions::AwsSolutions-VPC3",
+            "Deliberate: the control-plane subnets carry CUSTOMER_ROUTED egress, and this NACL "
+            "limits it to the declared destinations and ports on top of the security group.",
+        )
         acl = self.network_acl
         vpc_acl = ec2.AclCidr.ipv4(vpc_cidr)
         rule = 100

@@ -15,6 +15,33 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from eks_secure.errors import ConfigError
+from eks_secure.nag import acknowledge_wildcards
+
+WILDCARD_REASONS: dict[str, str] = {
+    "ThisClusterOnly": "eks:* is limited to this cluster's own ARNs (cluster, node groups, "
+    "add-ons, access entries); the names after the cluster are chosen by EKS.",
+    "EksReadAndAccessPolicies": "read-only EKS calls and AssociateAccessPolicy take no "
+    "cluster-scoped resource the role could be limited to.",
+    "NetworkCreateAndRead": "EC2 create/describe calls cannot be scoped to resources that do "
+    "not exist yet; deletes are limited to resources tagged with this cluster.",
+    "NetworkDeleteOnlyTagged": "destructive EC2 calls are allowed only on resources carrying "
+    "this cluster's eks-secure:cluster tag.",
+    "StackRoles": "roles CloudFormation names after this cluster's stack; instance profiles "
+    "are named by EKS.",
+    "PassStackRolesToServices": "only roles of this cluster's stack, only to EKS/EC2/Lambda/"
+    "flow logs.",
+    "ServiceLinkedRoles": "limited by iam:AWSServiceName to the EKS-related services.",
+    "OidcProvider": "OIDC provider ARNs are derived from the issuer URL EKS assigns.",
+    "Keys": "kms:CreateKey has no resource to scope to; the key policy of each key limits use.",
+    "LogGroups": "only this cluster's control-plane log group and the stack's own log groups.",
+    "LogGroupsRead": "DescribeLogGroups and CreateLogDelivery take no resource ARN.",
+    "KubectlHandler": "only Lambda functions CloudFormation names after this cluster's stack.",
+    "NestedStacks": "only this cluster's nested stacks.",
+    "BootstrapAssets": "read-only access to the CDK bootstrap asset bucket and version.",
+    "DriveTheClusterStack": "change sets of this cluster's stack and its nested stacks only.",
+    "BootstrapAssetsAndVersion": "the CDK bootstrap asset bucket and version parameter only.",
+}
+"""Why each wildcard in the creator and deployer policies is needed (acknowledged per finding)."""
 
 IAM_PATH = "/eks-secure/"
 """IAM path of every role this module creates, so policies and SCPs can target them."""
@@ -95,12 +122,14 @@ class ClusterCreatorRole(Construct):
             max_session_duration=cdk.Duration.hours(1),
         )
         """Role CloudFormation acts as when it deploys the cluster stack."""
-        self.creator_role.attach_inline_policy(
-            iam.Policy(
-                self,
-                "CreatorPolicy",
-                document=_creator_policy(stack, cluster_name, cluster_stack_name),
-            )
+        creator_statements = _creator_statements(stack, cluster_name, cluster_stack_name)
+        creator_policy = iam.Policy(
+            self, "CreatorPolicy", document=iam.PolicyDocument(statements=creator_statements)
+        )
+        self.creator_role.attach_inline_policy(creator_policy)
+        acknowledge_wildcards(
+            creator_policy,
+            [(st, WILDCARD_REASONS.get(st.sid or "", "")) for st in creator_statements],
         )
 
         self.deployer_role = iam.Role(
@@ -113,12 +142,14 @@ class ClusterCreatorRole(Construct):
             max_session_duration=cdk.Duration.hours(1),
         )
         """Role ``cdk deploy`` assumes: may pass the creator role and drive CloudFormation."""
-        self.deployer_role.attach_inline_policy(
-            iam.Policy(
-                self,
-                "DeployerPolicy",
-                document=_deployer_policy(stack, cluster_stack_name, self.creator_role),
-            )
+        deployer_statements = _deployer_statements(stack, cluster_stack_name, self.creator_role)
+        deployer_policy = iam.Policy(
+            self, "DeployerPolicy", document=iam.PolicyDocument(statements=deployer_statements)
+        )
+        self.deployer_role.attach_inline_policy(deployer_policy)
+        acknowledge_wildcards(
+            deployer_policy,
+            [(st, WILDCARD_REASONS.get(st.sid or "", "")) for st in deployer_statements],
         )
 
         trusted = list(break_glass_principals) or [iam.AccountRootPrincipal()]
@@ -139,9 +170,9 @@ class ClusterCreatorRole(Construct):
         """Emergency admin: MFA-only trust, one-hour sessions, explicit cluster-admin entry."""
 
 
-def _creator_policy(
+def _creator_statements(
     stack: cdk.Stack, cluster_name: str, cluster_stack_name: str
-) -> iam.PolicyDocument:
+) -> list[iam.PolicyStatement]:
     arn = f"arn:{stack.partition}"
     region_account = f"{stack.region}:{stack.account}"
     eks_resources = [
@@ -314,50 +345,46 @@ def _creator_policy(
             ],
         ),
     ]
-    return iam.PolicyDocument(statements=statements)
+    return statements
 
 
-def _deployer_policy(
+def _deployer_statements(
     stack: cdk.Stack, cluster_stack_name: str, creator_role: iam.IRole
-) -> iam.PolicyDocument:
+) -> list[iam.PolicyStatement]:
     arn = f"arn:{stack.partition}"
     region_account = f"{stack.region}:{stack.account}"
-    return iam.PolicyDocument(
-        statements=[
-            iam.PolicyStatement(
-                sid="PassOnlyTheCreatorRole",
-                actions=["iam:PassRole"],
-                resources=[creator_role.role_arn],
-                conditions={
-                    "StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}
-                },
-            ),
-            iam.PolicyStatement(
-                sid="DriveTheClusterStack",
-                actions=[
-                    "cloudformation:CreateChangeSet",
-                    "cloudformation:DeleteChangeSet",
-                    "cloudformation:DescribeChangeSet",
-                    "cloudformation:ExecuteChangeSet",
-                    "cloudformation:DescribeStacks",
-                    "cloudformation:DescribeStackEvents",
-                    "cloudformation:GetTemplate",
-                    "cloudformation:GetTemplateSummary",
-                    "cloudformation:ListStackResources",
-                ],
-                resources=[
-                    f"{arn}:cloudformation:{region_account}:stack/{cluster_stack_name}/*",
-                    f"{arn}:cloudformation:{region_account}:stack/{cluster_stack_name}-*/*",
-                ],
-            ),
-            iam.PolicyStatement(
-                sid="BootstrapAssetsAndVersion",
-                actions=["s3:GetObject", "s3:PutObject", "s3:ListBucket", "ssm:GetParameter"],
-                resources=[
-                    f"{arn}:s3:::cdk-*-assets-{stack.account}-{stack.region}",
-                    f"{arn}:s3:::cdk-*-assets-{stack.account}-{stack.region}/*",
-                    f"{arn}:ssm:{region_account}:parameter/cdk-bootstrap/*",
-                ],
-            ),
-        ]
-    )
+    return [
+        iam.PolicyStatement(
+            sid="PassOnlyTheCreatorRole",
+            actions=["iam:PassRole"],
+            resources=[creator_role.role_arn],
+            conditions={"StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}},
+        ),
+        iam.PolicyStatement(
+            sid="DriveTheClusterStack",
+            actions=[
+                "cloudformation:CreateChangeSet",
+                "cloudformation:DeleteChangeSet",
+                "cloudformation:DescribeChangeSet",
+                "cloudformation:ExecuteChangeSet",
+                "cloudformation:DescribeStacks",
+                "cloudformation:DescribeStackEvents",
+                "cloudformation:GetTemplate",
+                "cloudformation:GetTemplateSummary",
+                "cloudformation:ListStackResources",
+            ],
+            resources=[
+                f"{arn}:cloudformation:{region_account}:stack/{cluster_stack_name}/*",
+                f"{arn}:cloudformation:{region_account}:stack/{cluster_stack_name}-*/*",
+            ],
+        ),
+        iam.PolicyStatement(
+            sid="BootstrapAssetsAndVersion",
+            actions=["s3:GetObject", "s3:PutObject", "s3:ListBucket", "ssm:GetParameter"],
+            resources=[
+                f"{arn}:s3:::cdk-*-assets-{stack.account}-{stack.region}",
+                f"{arn}:s3:::cdk-*-assets-{stack.account}-{stack.region}/*",
+                f"{arn}:ssm:{region_account}:parameter/cdk-bootstrap/*",
+            ],
+        ),
+    ]

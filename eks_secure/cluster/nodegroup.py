@@ -13,6 +13,15 @@ from constructs import Construct
 from eks_secure.cluster.jsii_types import as_icluster
 from eks_secure.config.model import NodeGroupSize
 from eks_secure.errors import ConfigError
+from eks_secure.nag import acknowledge_managed_policies
+
+NODE_POLICIES: tuple[str, ...] = (
+    "AmazonEKSWorkerNodePolicy",
+    "AmazonEC2ContainerRegistryReadOnly",
+    "AmazonEKS_CNI_Policy",
+    "AmazonSSMManagedInstanceCore",
+)
+"""AWS-managed policies of the node role (SSM replaces SSH for node access)."""
 
 ROOT_DEVICE = "/dev/xvda"
 """Root device name of the EKS-optimised Amazon Linux 2023 AMIs."""
@@ -115,16 +124,16 @@ class HardenedNodegroup(Construct):
             "NodeRole",
             assumed_by=iam.ServicePrincipal("ec2.amazonaws.com"),
             managed_policies=[
-                iam.ManagedPolicy.from_aws_managed_policy_name(name)
-                for name in (
-                    "AmazonEKSWorkerNodePolicy",
-                    "AmazonEC2ContainerRegistryReadOnly",
-                    "AmazonEKS_CNI_Policy",
-                    "AmazonSSMManagedInstanceCore",
-                )
+                iam.ManagedPolicy.from_aws_managed_policy_name(name) for name in NODE_POLICIES
             ],
         )
         """IAM role of the nodes."""
+        acknowledge_managed_policies(
+            self.node_role,
+            NODE_POLICIES,
+            "EKS documents these AWS-managed policies as the node role's requirements; AWS "
+            "keeps them current with new EKS, ECR and SSM features.",
+        )
         self.nodegroup = eks.Nodegroup(
             self,
             "Nodegroup",

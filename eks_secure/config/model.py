@@ -68,7 +68,7 @@ class ControlPlaneDestination:
 class SubnetSizes:
     """Prefix length of each subnet tier (one subnet per AZ per tier / app / NAT group)."""
 
-    control_plane: int = 28
+    control_plane: int = 27
     endpoints: int = 26
     system_nodes: int = 24
     app: int = 26

@@ -288,7 +288,7 @@ def plan_network(
     on_prem_cidrs: Sequence[str] = (),
     apps: Sequence[SlotRequest] = (),
     nat_groups: Sequence[SlotRequest] = (),
-    control_plane_prefix: int = 28,
+    control_plane_prefix: int = 27,
     endpoint_prefix: int = 26,
     system_node_prefix: int = 24,
     app_prefix: int = 26,

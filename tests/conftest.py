@@ -1,0 +1,21 @@
+"""Session fixtures: each reference deployment is synthesized once per test session.
+
+Test modules that use a fixture below carry ``pytest.mark.xdist_group("<pattern>")`` so that,
+under ``pytest -n 2 --dist loadgroup``, one worker synthesizes each pattern once.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from synth import Synth, synth
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+
+@pytest.fixture(scope="session")
+def base() -> Synth:
+    """The base deployment (VPC + cluster + creator role + baseline) of ``examples/base.yaml``."""
+    return synth("base")

@@ -1,0 +1,37 @@
+"""Shared checks on synthesized CloudFormation templates (real tools, no mocks)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from cfnlint.api import lint
+
+
+def cfn_lint_findings(template: dict[str, Any], region: str) -> list[str]:
+    """cfn-lint's error-level findings (E rules) for ``template``."""
+    matches = lint(json.dumps(template), regions=[region])
+    return [str(m) for m in matches if m.rule.id.startswith("E")]
+
+
+def resources(template: dict[str, Any], rtype: str) -> dict[str, dict[str, Any]]:
+    """The resources of CloudFormation type ``rtype``, by logical ID."""
+    return {k: v for k, v in template.get("Resources", {}).items() if v["Type"] == rtype}
+
+
+def props(template: dict[str, Any], rtype: str) -> list[dict[str, Any]]:
+    """The ``Properties`` of every resource of type ``rtype``."""
+    return [r.get("Properties", {}) for r in resources(template, rtype).values()]
+
+
+def only(template: dict[str, Any], rtype: str) -> dict[str, Any]:
+    """The ``Properties`` of the single resource of type ``rtype`` (asserts there is one)."""
+    found = props(template, rtype)
+    assert len(found) == 1, f"expected one {rtype}, found {len(found)}"
+    return found[0]
+
+
+def ref_id(value: Any) -> str:
+    """The logical ID a ``{"Ref": ...}`` points to."""
+    assert isinstance(value, dict) and "Ref" in value, value
+    return str(value["Ref"])
