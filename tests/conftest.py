@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 
 import pytest
-
 from synth import Synth, synth
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")

@@ -6,10 +6,9 @@ import json
 from typing import Any
 
 import pytest
-from syrupy.assertion import SnapshotAssertion
-
 from manifest_validation import validate_all
 from synth import Synth, load_example, normalise, synth_config
+from syrupy.assertion import SnapshotAssertion
 from template_checks import cfn_lint_findings, only, props, ref_id, resources
 
 pytestmark = pytest.mark.xdist_group("base")
