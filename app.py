@@ -7,6 +7,7 @@ import sys
 
 import aws_cdk as cdk
 
+from eks_secure.egress.allowlist import write_allowlists
 from eks_secure.errors import ConfigError
 from patterns.load import config_from_context
 from patterns.registry import build
@@ -21,7 +22,8 @@ def main() -> int:
     except ConfigError as exc:
         print(f"eks-secure: invalid configuration\n{exc}", file=sys.stderr)
         return 1
-    app.synth()
+    assembly = app.synth()
+    write_allowlists(assembly.directory)
     return 0
 
 

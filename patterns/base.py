@@ -17,6 +17,7 @@ from eks_secure.cluster.cluster import SecureCluster
 from eks_secure.cluster.creator_role import ClusterCreatorRole, creator_stack_synthesizer
 from eks_secure.config.model import DeploymentConfig
 from eks_secure.config.plan import plan_for
+from eks_secure.egress.pattern import EgressPattern
 from eks_secure.network.planner import NetworkPlan
 from eks_secure.network.vpc import SecureVpc
 
@@ -136,6 +137,8 @@ class Deployment:
     plan: NetworkPlan
     creator_stack: CreatorStack
     cluster_stack: ClusterStack
+    egress: EgressPattern | None = None
+    """The egress pattern (``None`` for pattern ``base``)."""
 
 
 def environment(config: DeploymentConfig) -> cdk.Environment:

@@ -18,6 +18,7 @@ from constructs import Construct
 from eks_secure.cluster.access import AccessEntries
 from eks_secure.cluster.addons import ManagedAddons
 from eks_secure.cluster.control_plane_egress import ControlPlaneEgress
+from eks_secure.cluster.jsii_types import as_icluster
 from eks_secure.cluster.nodegroup import HardenedNodegroup
 from eks_secure.config.model import (
     SUPPORTED_KUBERNETES_VERSIONS,
@@ -105,6 +106,9 @@ class SecureCluster(Construct):
                 "declare at least one admin role",
             )
         self.network = network
+        """The VPC the cluster runs in."""
+        self.stack = cdk.Stack.of(self)
+        """The stack holding the cluster."""
         self.cluster_name = cluster_name
         self.kubernetes_version = kubernetes_version
         routed_on_prem = network.on_prem_cidrs if network.on_prem_routing is not None else ()
@@ -301,9 +305,23 @@ class SecureCluster(Construct):
             "aws-cdk-lib upgrades.",
         )
 
-    def add_chart(self, id: str, chart: cdk8s.Chart) -> eks.KubernetesManifest:
-        """Ship a cdk8s chart into the cluster (applied by the in-VPC kubectl handler)."""
-        manifest = self.cluster.add_cdk8s_chart(id, chart, prune=True)
+    def add_chart(
+        self, id: str, chart: cdk8s.Chart, *, scope: Construct | None = None
+    ) -> eks.KubernetesManifest:
+        """Ship a cdk8s chart into the cluster (applied by the in-VPC kubectl handler).
+
+        ``scope`` places the manifest resource elsewhere than this construct, e.g. in an app's
+        nested stack; ``id`` must be unique there.
+        """
+        if id in self.charts:
+            raise ValueError(f"a chart with id {id!r} was already added to {self.cluster_name}")
+        manifest = eks.KubernetesManifest(
+            scope or self,
+            id,
+            cluster=as_icluster(self.cluster),
+            manifest=chart.to_json(),
+            prune=True,
+        )
         manifest.node.add_dependency(self.system_nodes.nodegroup)
         self.charts[id] = chart
         self.manifests[id] = manifest

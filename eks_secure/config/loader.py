@@ -40,6 +40,8 @@ __all__ = ["load_config", "parse_config"]
 T = TypeVar("T")
 IPv4Network = ipaddress.IPv4Network
 
+APP_STACK_MODES = ("nested", "inline")
+
 TOP_LEVEL_KEYS: tuple[str, ...] = (
     "cluster_name",
     "vpc_cidr",
@@ -62,6 +64,7 @@ TOP_LEVEL_KEYS: tuple[str, ...] = (
     "kyverno",
     "private_nat",
     "tags",
+    "app_stacks",
     "apps",
 )
 APP_KEYS = ("name", "namespace", "slot", "destinations", "ports", "nodes", "nat_group")
@@ -409,6 +412,7 @@ class _Parser:
         kyverno = self.kyverno(top.get("kyverno"))
         private_nat = self.private_nat(top.get("private_nat"), vpc, onprem)
         tags = self.tags(top.get("tags"))
+        app_stacks = self.app_stacks(top.get("app_stacks"))
         apps = self.apps(top.get("apps"), onprem)
 
         # -- cross-field rules ---------------------------------------------------------------
@@ -468,6 +472,7 @@ class _Parser:
             kyverno=kyverno or KyvernoSettings(),
             private_nat=private_nat or PrivateNatSettings(),
             tags=tags or (),
+            app_stacks=app_stacks or "nested",
         )
 
     # -- scalar top-level fields ------------------------------------------------------------
@@ -987,13 +992,18 @@ class _Parser:
         defaults = KyvernoSettings()
         if value is None:
             return defaults
-        entries = self.mapping(value, field, ("chart_repository", "chart_version"))
+        entries = self.mapping(
+            value, field, ("chart_repository", "chart_version", "image_registry")
+        )
         if entries is None:
             return None
+        example_repository = "oci://111111111111.dkr.ecr.eu-west-1.amazonaws.com/eks-secure/kyverno"
         repository: str | None = defaults.chart_repository
+        valid = True
         if entries.get("chart_repository") is not None:
             path = f"{field}.chart_repository"
-            repository = self.string(entries["chart_repository"], path, defaults.chart_repository)
+            repository = self.string(entries["chart_repository"], path, example_repository)
+            valid = repository is not None
             if repository is not None and not (
                 re.fullmatch(r"https://[^\s/]+(/\S*)?", repository)
                 or re.fullmatch(r"oci://[^\s/]+(/\S*)?", repository)
@@ -1001,10 +1011,20 @@ class _Parser:
                 self.error(
                     path,
                     f"'{repository}' is not an https:// or oci:// URL",
-                    f"use a Helm repository URL such as {defaults.chart_repository} or an "
-                    "oci:// registry mirror",
+                    f"use an oci:// registry mirror such as {example_repository}, or an "
+                    "https:// Helm repository the cluster's VPC can reach",
                 )
-                repository = None
+                valid = False
+        registry: str | None = None
+        if entries.get("image_registry") is not None:
+            registry = self.matching(
+                entries["image_registry"],
+                f"{field}.image_registry",
+                re.compile(r"^[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._/-]+)?$"),
+                "a registry host with an optional path, no scheme",
+                "111111111111.dkr.ecr.eu-west-1.amazonaws.com/ghcr",
+            )
+            valid = valid and registry is not None
         version: str | None = defaults.chart_version
         if entries.get("chart_version") is not None:
             version = self.matching(
@@ -1014,9 +1034,23 @@ class _Parser:
                 "a semantic version (no leading v)",
                 defaults.chart_version,
             )
-        if repository is None or version is None:
+        if not valid or version is None:
             return None
-        return KyvernoSettings(chart_repository=repository, chart_version=version)
+        return KyvernoSettings(
+            chart_repository=repository, chart_version=version, image_registry=registry
+        )
+
+    def app_stacks(self, value: object) -> str | None:
+        if value is None:
+            return "nested"
+        if value not in APP_STACK_MODES:
+            self.error(
+                "app_stacks",
+                f"{_describe(value)} is not an app stack mode",
+                "use `nested` (each app in its own nested stack, the default) or `inline`",
+            )
+            return None
+        return str(value)
 
     def tags(self, value: object) -> tuple[tuple[str, str], ...] | None:
         field = "tags"

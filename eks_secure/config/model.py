@@ -89,10 +89,19 @@ class ExistingVpc:
 
 @dataclass(frozen=True)
 class KyvernoSettings:
-    """Where the Kyverno Helm chart comes from (pattern ``subnet-per-app`` and ``private-nat``)."""
+    """Where the Kyverno Helm chart and images come from (patterns with a node group per app).
 
-    chart_repository: str = "https://kyverno.github.io/kyverno/"
+    A private cluster's kubectl handler and nodes have no internet access, so by default the
+    chart is pulled from the deployment's own ECR registry
+    (``oci://<account>.dkr.ecr.<region>.amazonaws.com/eks-secure/kyverno``): mirror it there.
+    """
+
+    chart_repository: str | None = None
+    """Helm repository (https:// or oci://); default: ECR in the deployment's account/region."""
     chart_version: str = "3.5.2"
+    """Pinned chart version."""
+    image_registry: str | None = None
+    """Registry the Kyverno images are pulled from (an ECR mirror); default: the chart's."""
 
 
 @dataclass(frozen=True)
@@ -159,6 +168,9 @@ class DeploymentConfig:
     private_nat: PrivateNatSettings = field(default_factory=PrivateNatSettings)
     tags: tuple[tuple[str, str], ...] = ()
     """Extra tags put on every resource (besides the per-cluster tag)."""
+    app_stacks: str = "nested"
+    """``nested``: each app's AWS resources in its own nested stack (stable at any scale);
+    ``inline``: in the cluster stack (synth error once it would pass CloudFormation's limit)."""
 
     def app(self, name: str) -> AppConfig:
         """The app called ``name``."""

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import cdk8s
+import constructs
 from cdk8s_plus_27 import k8s
 
 from eks_secure.errors import ConfigError
@@ -58,6 +59,46 @@ def _group(name: str) -> k8s.Subject:
 
 def _cluster_role(name: str) -> k8s.RoleRef:
     return k8s.RoleRef(api_group=RBAC_API_GROUP, kind="ClusterRole", name=name)
+
+
+def managed_namespace(
+    scope: constructs.Construct,
+    name: str,
+    *,
+    admin_group: str,
+    labels: Mapping[str, str] | None = None,
+) -> k8s.KubeNamespace:
+    """A locked-down namespace: Pod Security ``restricted``, default-deny, DNS, admin binding.
+
+    Everything else a workload in it may reach must be allowed by further NetworkPolicies.
+    """
+    ns = policies.namespace(
+        scope,
+        name,
+        {
+            **(labels or {}),
+            PSA_ENFORCE: "restricted",
+            PSA_WARN: "restricted",
+            PSA_AUDIT: "restricted",
+        },
+    )
+    policies.default_deny(scope, name)
+    policies.allow_dns(scope, name)
+    bind_group(scope, name, ADMINS_NAMESPACE_BINDING, admin_group, "admin")
+    return ns
+
+
+def bind_group(
+    scope: constructs.Construct, namespace: str, name: str, group: str, cluster_role: str
+) -> k8s.KubeRoleBinding:
+    """Bind Kubernetes ``group`` to ClusterRole ``cluster_role`` inside ``namespace``."""
+    return k8s.KubeRoleBinding(
+        scope,
+        f"RoleBinding:{namespace}:{name}",
+        metadata=policies.object_meta(name, namespace),
+        role_ref=_cluster_role(cluster_role),
+        subjects=[_group(group)],
+    )
 
 
 class BaselineChart(cdk8s.Chart):
@@ -135,16 +176,10 @@ class BaselineChart(cdk8s.Chart):
             system_namespace,
             {PSA_ENFORCE: "baseline", PSA_WARN: "restricted", PSA_AUDIT: "restricted"},
         )
+        policies.default_deny(self, system_namespace)
+        policies.allow_dns(self, system_namespace)
         for name in self.managed_namespaces:
-            policies.namespace(
-                self,
-                name,
-                {PSA_ENFORCE: "restricted", PSA_WARN: "restricted", PSA_AUDIT: "restricted"},
-            )
-
-        for name in (system_namespace, *self.managed_namespaces):
-            policies.default_deny(self, name)
-            policies.allow_dns(self, name)
+            managed_namespace(self, name, admin_group=admin_group)
 
         k8s.KubeClusterRoleBinding(
             self,
@@ -160,11 +195,3 @@ class BaselineChart(cdk8s.Chart):
             role_ref=_cluster_role("view"),
             subjects=[_group(admin_group)],
         )
-        for name in self.managed_namespaces:
-            k8s.KubeRoleBinding(
-                self,
-                f"RoleBinding:{name}:{ADMINS_NAMESPACE_BINDING}",
-                metadata=policies.object_meta(ADMINS_NAMESPACE_BINDING, name),
-                role_ref=_cluster_role("admin"),
-                subjects=[_group(admin_group)],
-            )

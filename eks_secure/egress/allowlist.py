@@ -1,0 +1,161 @@
+"""Publishing and reading the firewall allow-list.
+
+A pattern's entries become CloudFormation outputs of its stack (``EksSecureAllowList<App>``, value
+= the entry as compact JSON), so the deployed stack itself answers "which source IPs". After
+synthesis, :func:`write_allowlists` reads those outputs back from the cloud assembly's templates
+and writes ``<stack>.allowlist.json`` and ``<stack>.allowlist.csv`` next to them; the
+``eks-secure allowlist`` command prints them. One source of truth: the template.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import aws_cdk as cdk
+from constructs import Construct
+
+from eks_secure.egress.contract import AllowListEntry
+
+OUTPUT_PREFIX = "EksSecureAllowList"
+"""Logical-ID prefix of the allow-list outputs."""
+
+CSV_COLUMNS = (
+    "app",
+    "namespace",
+    "pattern",
+    "source_cidr",
+    "destination_cidr",
+    "ports",
+    "protocol",
+)
+
+
+def output_id(app: str) -> str:
+    """Stable output logical ID of ``app``'s entry (``payments-api`` -> ``...PaymentsApi``)."""
+    return OUTPUT_PREFIX + "".join(part.capitalize() for part in app.split("-"))
+
+
+def publish(scope: Construct, entries: Sequence[AllowListEntry]) -> list[cdk.CfnOutput]:
+    """Add one CloudFormation output per entry to the stack of ``scope``."""
+    stack = cdk.Stack.of(scope)
+    outputs = []
+    for entry in entries:
+        outputs.append(
+            cdk.CfnOutput(
+                stack,
+                output_id(entry.app),
+                value=json.dumps(entry.to_dict(), separators=(",", ":")),
+                description=f"eks-secure allow-list of app {entry.app} ({entry.pattern})",
+            )
+        )
+    return outputs
+
+
+def entries_from_template(template: dict[str, object]) -> list[AllowListEntry]:
+    """The allow-list entries published in a synthesized template's outputs."""
+    outputs = template.get("Outputs", {})
+    assert isinstance(outputs, dict)
+    entries = []
+    for key in sorted(outputs):
+        if key.startswith(OUTPUT_PREFIX):
+            entries.append(AllowListEntry.from_dict(json.loads(outputs[key]["Value"])))
+    return entries
+
+
+def read_assembly(directory: str | Path) -> dict[str, list[AllowListEntry]]:
+    """Allow-list entries of every stack in a cloud assembly directory, by stack name."""
+    directory = Path(directory)
+    manifest_path = directory / "manifest.json"
+    if not manifest_path.is_file():
+        raise FileNotFoundError(f"{directory} is not a cloud assembly (no manifest.json)")
+    manifest = json.loads(manifest_path.read_text())
+    result: dict[str, list[AllowListEntry]] = {}
+    for artifact_id, artifact in sorted(manifest.get("artifacts", {}).items()):
+        if artifact.get("type") != "aws:cloudformation:stack":
+            continue
+        properties = artifact.get("properties", {})
+        template = json.loads((directory / properties["templateFile"]).read_text())
+        entries = entries_from_template(template)
+        if entries:
+            result[properties.get("stackName", artifact_id)] = entries
+    return result
+
+
+def to_json(stacks: dict[str, list[AllowListEntry]]) -> str:
+    """Allow-lists as a JSON document ``{stack: [entry, ...]}``."""
+    document = {stack: [e.to_dict() for e in entries] for stack, entries in stacks.items()}
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+
+def rows(entries: Sequence[AllowListEntry]) -> list[dict[str, str]]:
+    """One firewall rule per (app, source, destination): the CSV/table rows."""
+    result = []
+    for entry in entries:
+        for source in entry.source_cidrs:
+            for destination in entry.destination_cidrs:
+                result.append(
+                    {
+                        "app": entry.app,
+                        "namespace": entry.namespace,
+                        "pattern": entry.pattern,
+                        "source_cidr": source,
+                        "destination_cidr": destination,
+                        "ports": ";".join(str(p) for p in entry.ports),
+                        "protocol": entry.protocol,
+                    }
+                )
+    return result
+
+
+def to_csv(entries: Sequence[AllowListEntry]) -> str:
+    """Allow-list entries as CSV, one firewall rule per line."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows(entries))
+    return buffer.getvalue()
+
+
+def to_table(stacks: dict[str, list[AllowListEntry]]) -> str:
+    """Allow-lists as an aligned text table."""
+    lines: list[list[str]] = [
+        ["STACK", "APP", "NAMESPACE", "PATTERN", "SOURCE", "DESTINATION", "PORTS"]
+    ]
+    for stack, entries in stacks.items():
+        for row in rows(entries):
+            lines.append(
+                [
+                    stack,
+                    row["app"],
+                    row["namespace"],
+                    row["pattern"],
+                    row["source_cidr"],
+                    row["destination_cidr"],
+                    f"{row['protocol']}/{row['ports']}",
+                ]
+            )
+    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
+    return (
+        "\n".join(
+            "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip()
+            for line in lines
+        )
+        + "\n"
+    )
+
+
+def write_allowlists(directory: str | Path) -> list[Path]:
+    """Write ``<stack>.allowlist.json`` and ``.csv`` for every stack with an allow-list."""
+    directory = Path(directory)
+    written = []
+    for stack, entries in read_assembly(directory).items():
+        json_path = directory / f"{stack}.allowlist.json"
+        json_path.write_text(to_json({stack: entries}))
+        csv_path = directory / f"{stack}.allowlist.csv"
+        csv_path.write_text(to_csv(entries))
+        written += [json_path, csv_path]
+    return written

@@ -1,0 +1,113 @@
+"""One app's dedicated slice of the cluster: subnets, tainted node group, fenced namespace.
+
+Shared by the patterns that give each app its own subnets (``subnet-per-app``, ``private-nat``).
+Every construct ID derives from the app's name, and with ``nested`` (the default) each app lives
+in its own nested stack, so adding, removing or reordering apps never touches another app's
+resources, and the cluster stack stays far below CloudFormation's 500-resource limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import aws_cdk as cdk
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_eks_v2 as eks
+from constructs import Construct
+
+from eks_secure.cluster.cluster import ADMIN_GROUP, SecureCluster
+from eks_secure.cluster.kyverno import KyvernoInstall
+from eks_secure.cluster.nodegroup import HardenedNodegroup
+from eks_secure.egress.contract import Tenant
+from eks_secure.errors import ConfigError
+from eks_secure.k8s.kyverno import APP_LABEL
+from eks_secure.k8s.tenant import TenantChart
+
+CLOUDFORMATION_RESOURCE_LIMIT = 500
+
+
+def camel(name: str) -> str:
+    """``payments-api`` -> ``PaymentsApi`` (for construct and output IDs)."""
+    return "".join(part.capitalize() for part in name.split("-"))
+
+
+class AppTenant(Construct):
+    """Dedicated subnets (one per AZ), a tainted node group and the app's in-cluster fence.
+
+    :param cluster: the cluster (its VPC holds the address plan of the app).
+    :param tenant: the app.
+    :param kyverno: the Kyverno release the app's placement policy needs.
+    :param route_on_prem: give the app subnets static on-prem routes (off when a pattern routes
+        on-prem traffic differently, e.g. through a NAT gateway).
+    :param egress_cidrs: where the app's pods may connect (default: the app's destinations).
+    :param nested: put the app's resources in their own nested stack.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        cluster: SecureCluster,
+        tenant: Tenant,
+        kyverno: KyvernoInstall,
+        route_on_prem: bool = True,
+        egress_cidrs: Sequence[str] | None = None,
+        nested: bool = True,
+    ) -> None:
+        super().__init__(scope, id)
+        self.tenant = tenant
+        self.container: Construct = (
+            cdk.NestedStack(self, "Stack", description=f"eks-secure app {tenant.name}")
+            if nested
+            else self
+        )
+        """Where the app's resources live: its nested stack, or this construct."""
+        slot = cluster.network.plan.app(tenant.name)
+        self.subnets: list[ec2.ISubnet] = cluster.network.add_subnets(
+            Construct(self.container, "Subnets"), slot, route_on_prem=route_on_prem
+        )
+        """The app's dedicated subnets, one per AZ."""
+        self.nodes = HardenedNodegroup(
+            self.container,
+            "Nodes",
+            cluster=cluster.cluster,
+            subnets=self.subnets,
+            size=tenant.nodes,
+            labels={APP_LABEL: tenant.name},
+            taints=[
+                eks.TaintSpec(key=APP_LABEL, value=tenant.name, effect=eks.TaintEffect.NO_SCHEDULE)
+            ],
+            field=f"{tenant.field}.nodes",
+        )
+        """The app's node group: label and NoSchedule taint ``eks-secure.io/app=<name>``."""
+        self.chart = TenantChart(
+            cluster.cdk8s_app,
+            f"tenant-{tenant.name}",
+            tenant=tenant,
+            egress_cidrs=egress_cidrs,
+            placement=True,
+            admin_group=ADMIN_GROUP,
+        )
+        """Namespace, RBAC, quota, NetworkPolicies and placement policy of the app."""
+        self.manifest = cluster.add_chart(
+            f"Tenant{camel(tenant.name)}", self.chart, scope=self.container
+        )
+        self.manifest.node.add_dependency(kyverno.chart)
+        self.manifest.node.add_dependency(self.nodes.nodegroup)
+
+
+def check_stack_size(stack: cdk.Stack) -> None:
+    """Raise a field-named error when ``stack`` holds more resources than CloudFormation allows."""
+    count = sum(
+        1
+        for c in stack.node.find_all()
+        if isinstance(c, cdk.CfnResource) and cdk.Stack.of(c) is stack
+    )
+    if count > CLOUDFORMATION_RESOURCE_LIMIT:
+        raise ConfigError(
+            "app_stacks",
+            f"with app_stacks: inline the stack {stack.stack_name} holds {count} resources, "
+            f"over CloudFormation's limit of {CLOUDFORMATION_RESOURCE_LIMIT}",
+            "use app_stacks: nested (each app in its own nested stack) or fewer apps",
+        )

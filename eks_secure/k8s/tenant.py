@@ -1,0 +1,98 @@
+"""The in-cluster side of one tenant app: its namespace and everything that fences it in."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import cdk8s
+from cdk8s_plus_27 import k8s
+
+from eks_secure.egress.contract import Tenant
+from eks_secure.k8s import policies
+from eks_secure.k8s.baseline import bind_group, managed_namespace
+from eks_secure.k8s.kyverno import APP_LABEL, placement_policy
+
+ON_PREM_POLICY = "allow-on-prem"
+APP_BINDING = "eks-secure-app-team"
+
+
+def app_group(app: str) -> str:
+    """Kubernetes group of app ``app``'s team (bound to ``edit`` in its namespace)."""
+    return f"eks-secure:app:{app}"
+
+
+DEFAULT_QUOTA: Mapping[str, str] = {
+    "requests.cpu": "16",
+    "requests.memory": "64Gi",
+    "limits.cpu": "32",
+    "limits.memory": "128Gi",
+    "pods": "200",
+    "services.loadbalancers": "0",
+    "services.nodeports": "0",
+}
+"""Default ResourceQuota of an app namespace (no load balancers or node ports: egress only)."""
+
+
+class TenantChart(cdk8s.Chart):
+    """Namespace, RBAC, quota, limits, NetworkPolicies and (optionally) placement policy of an app.
+
+    * namespace with Pod Security ``restricted``, default-deny, DNS, admin binding;
+    * RoleBinding of the app team's group ``eks-secure:app:<name>`` to ``edit``;
+    * ResourceQuota and LimitRange;
+    * NetworkPolicy ``allow-on-prem``: egress to ``egress_cidrs`` on the app's ports only;
+    * with ``placement`` on: the Kyverno ClusterPolicy pinning the app to its own nodes.
+
+    :param tenant: the app.
+    :param egress_cidrs: where the app's pods may connect (default: the app's destinations).
+    :param placement: add the Kyverno placement policy (patterns with a node group per app).
+    :param admin_group: platform admins' group (bound to ``admin`` in the namespace).
+    """
+
+    def __init__(
+        self,
+        scope: cdk8s.App,
+        id: str,
+        *,
+        tenant: Tenant,
+        egress_cidrs: Sequence[str] | None = None,
+        placement: bool = True,
+        admin_group: str,
+        quota: Mapping[str, str] = DEFAULT_QUOTA,
+    ) -> None:
+        super().__init__(scope, id, disable_resource_name_hashes=True)
+        ns = tenant.namespace
+        managed_namespace(self, ns, admin_group=admin_group, labels={APP_LABEL: tenant.name})
+        bind_group(self, ns, APP_BINDING, app_group(tenant.name), "edit")
+        k8s.KubeResourceQuota(
+            self,
+            f"ResourceQuota:{ns}",
+            metadata=policies.object_meta("eks-secure-quota", ns),
+            spec=k8s.ResourceQuotaSpec(
+                hard={k: k8s.Quantity.from_string(v) for k, v in sorted(quota.items())}
+            ),
+        )
+        k8s.KubeLimitRange(
+            self,
+            f"LimitRange:{ns}",
+            metadata=policies.object_meta("eks-secure-limits", ns),
+            spec=k8s.LimitRangeSpec(
+                limits=[
+                    k8s.LimitRangeItem(
+                        type="Container",
+                        default={
+                            "cpu": k8s.Quantity.from_string("500m"),
+                            "memory": k8s.Quantity.from_string("512Mi"),
+                        },
+                        default_request={
+                            "cpu": k8s.Quantity.from_string("100m"),
+                            "memory": k8s.Quantity.from_string("128Mi"),
+                        },
+                    )
+                ]
+            ),
+        )
+        cidrs = list(egress_cidrs if egress_cidrs is not None else tenant.destinations)
+        if cidrs:
+            policies.allow_egress_to_cidrs(self, ns, ON_PREM_POLICY, cidrs, tenant.ports)
+        if placement:
+            placement_policy(self, tenant.name, ns)
