@@ -8,7 +8,7 @@ import aws_cdk as cdk
 
 from eks_secure.config.model import DeploymentConfig
 from eks_secure.errors import ConfigError
-from patterns import subnet_per_app
+from patterns import private_nat, subnet_per_app
 from patterns.base import Deployment, build_base
 
 Builder = Callable[[cdk.App, DeploymentConfig], Deployment]
@@ -16,6 +16,7 @@ Builder = Callable[[cdk.App, DeploymentConfig], Deployment]
 PATTERNS: dict[str, Builder] = {
     "base": build_base,
     "subnet-per-app": subnet_per_app.build,
+    "private-nat": private_nat.build,
 }
 """Builders of the reference deployments that exist, by pattern name."""
 

@@ -18,3 +18,9 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 def base() -> Synth:
     """The base deployment (VPC + cluster + creator role + baseline) of ``examples/base.yaml``."""
     return synth("base")
+
+
+@pytest.fixture(scope="session")
+def subnet_per_app() -> Synth:
+    """Pattern 1 from ``examples/subnet-per-app.yaml`` (three apps)."""
+    return synth("subnet-per-app")

@@ -1,0 +1,234 @@
+"""Egress pattern 2: a private NAT gateway per app group, routed to on-premises.
+
+Apps keep the tenant model of pattern 1 (own subnets per AZ, tainted node group, fenced
+namespace), but their subnets get no direct route to on-premises. Instead the apps are grouped
+into *NAT groups*: each group owns small NAT subnets (one per AZ) holding a private NAT gateway
+(``ConnectivityType: private``) whose primary private IP is fixed by the address plan. Every app
+subnet sends the on-prem CIDRs to its group's gateway in the same AZ, and only the NAT subnets
+route the on-prem CIDRs to the transit gateway or VPN gateway. The on-premises firewall therefore
+sees a group's traffic from the group's NAT IPs alone: one ``/32`` per AZ.
+
+With the VPC CNI's external SNAT on (see :mod:`patterns.private_nat`) pods keep their own IPs up
+to the NAT gateway, so flow logs inside the VPC still show which pod sent what.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import aws_cdk as cdk
+from aws_cdk import aws_ec2 as ec2
+from constructs import Construct
+
+from eks_secure.cluster.cluster import SecureCluster
+from eks_secure.cluster.kyverno import KyvernoInstall
+from eks_secure.config.model import KyvernoSettings
+from eks_secure.config.plan import nat_group_field
+from eks_secure.egress.contract import AllowListEntry, Tenant
+from eks_secure.egress.pattern import EgressPattern
+from eks_secure.egress.tenants import AppTenant, check_stack_size
+from eks_secure.errors import ConfigError, ConfigErrors
+from eks_secure.network.onprem import cidr_id
+from eks_secure.network.planner import NatGroupPlan
+
+PRICING_URL = "https://aws.amazon.com/vpc/pricing/"
+"""Where NAT gateway prices (per hour and per GB processed, by region) are published."""
+
+
+def validate_nat_groups(tenants: Sequence[Tenant], groups: Sequence[NatGroupPlan]) -> None:
+    """Raise field-named errors unless every tenant names a planned NAT group and every group is
+    used by at least one tenant."""
+    planned = {g.name for g in groups}
+    errors: list[ConfigError] = []
+    for tenant in tenants:
+        if tenant.nat_group is None:
+            errors.append(
+                ConfigError(
+                    f"{tenant.field}.nat_group",
+                    f"app '{tenant.name}' has no NAT group; pattern private-nat translates every "
+                    "app's on-premises traffic through its group's NAT gateways",
+                    "add `nat_group: <name>`; apps sharing a group share its NAT IPs",
+                )
+            )
+        elif tenant.nat_group not in planned:
+            errors.append(
+                ConfigError(
+                    f"{tenant.field}.nat_group",
+                    f"NAT group '{tenant.nat_group}' of app '{tenant.name}' is not in the "
+                    f"network plan (planned: {', '.join(sorted(planned)) or 'none'})",
+                    "plan the network with one NAT group per distinct nat_group of the apps",
+                )
+            )
+    used = {t.nat_group for t in tenants}
+    for name in sorted(planned - used):
+        errors.append(
+            ConfigError(
+                nat_group_field(name),
+                f"NAT group '{name}' is planned but no app uses it; its NAT gateways would be "
+                "billed for nothing",
+                "set some app's nat_group to it or drop it from the plan",
+            )
+        )
+    if errors:
+        raise ConfigErrors(errors)
+
+
+class NatGroup(Construct):
+    """The NAT subnets and private NAT gateways of one NAT group, one of each per AZ.
+
+    The NAT subnets route the on-prem CIDRs to the transit gateway or VPN gateway; each gateway
+    gets the fixed primary private IP the address plan chose for its AZ.
+
+    :param cluster: the cluster whose VPC holds the group's address plan.
+    :param plan: the group's plan (``plan.nat_group(name)``).
+    :param nested: put the group's resources in their own nested stack.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        cluster: SecureCluster,
+        plan: NatGroupPlan,
+        nested: bool = True,
+    ) -> None:
+        super().__init__(scope, id)
+        self.plan = plan
+        """The group's subnets and NAT IPs as planned."""
+        self.container: Construct = (
+            cdk.NestedStack(self, "Stack", description=f"eks-secure NAT group {plan.name}")
+            if nested
+            else self
+        )
+        """Where the group's resources live: its nested stack, or this construct."""
+        self.subnets: list[ec2.ISubnet] = cluster.network.add_subnets(
+            Construct(self.container, "Subnets"), plan, route_on_prem=True
+        )
+        """The group's NAT subnets, one per AZ (on-prem routes to the TGW/VGW)."""
+        self.gateways: list[ec2.CfnNatGateway] = []
+        """The group's private NAT gateways, in AZ order."""
+        for planned, subnet, ip in zip(plan.subnets, self.subnets, plan.nat_ips, strict=True):
+            self.gateways.append(
+                ec2.CfnNatGateway(
+                    self.container,
+                    f"Gateway{planned.az_position + 1}",
+                    connectivity_type="private",
+                    subnet_id=subnet.subnet_id,
+                    private_ip_address=ip,
+                    tags=[
+                        cdk.CfnTag(
+                            key="Name",
+                            value=f"{cluster.cluster_name}-nat-{plan.name}-{planned.az}",
+                        )
+                    ],
+                )
+            )
+
+    @property
+    def source_cidrs(self) -> tuple[str, ...]:
+        """The gateways' primary private IPs as ``/32`` CIDRs, in AZ order."""
+        return tuple(f"{g.private_ip_address}/32" for g in self.gateways)
+
+
+class PrivateNat(EgressPattern):
+    """Apps grouped behind private NAT gateways with fixed IPs, routed to on-premises.
+
+    Per app (as in pattern 1): dedicated subnets (without direct on-prem routes), a tainted node
+    group and a fenced namespace whose NetworkPolicies allow DNS and the app's on-prem
+    destinations on its ports only. Per NAT group: NAT subnets and a private NAT gateway in each
+    AZ. Each app subnet routes every on-prem CIDR to its group's gateway in the same AZ.
+
+    Allow-list: each app's group's NAT gateway IPs (``/32`` each, read from the gateways
+    created). A synth-time info annotation states how many NAT gateways this creates.
+
+    :param cluster: the cluster to extend; its network plan must hold the NAT groups
+        (``plan_network(nat_groups=...)``) and an app slot per tenant.
+    :param tenants: the apps; each needs a ``nat_group`` of the plan, and every planned group
+        must be used.
+    :param kyverno: chart source/version of the policy engine.
+    :param nested: each app and each NAT group in its own nested stack (default; stable at any
+        scale).
+    """
+
+    PATTERN = "private-nat"
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        cluster: SecureCluster,
+        tenants: Sequence[Tenant],
+        kyverno: KyvernoSettings | None = None,
+        nested: bool = True,
+    ) -> None:
+        plan = cluster.network.plan
+        validate_nat_groups(tenants, plan.nat_groups)
+        super().__init__(scope, id, cluster=cluster, tenants=tenants)
+        self.kyverno = KyvernoInstall(
+            self, "Kyverno", cluster=cluster, settings=kyverno or KyvernoSettings()
+        )
+        """The policy engine enforcing app placement."""
+        self.apps: dict[str, AppTenant] = {
+            t.name: AppTenant(
+                self,
+                f"App-{t.name}",
+                cluster=cluster,
+                tenant=t,
+                kyverno=self.kyverno,
+                route_on_prem=False,
+                nested=nested,
+            )
+            for t in sorted(self.tenants, key=lambda t: t.name)
+        }
+        """Each app's subnets, node group and chart, by name."""
+        self.nat_groups: dict[str, NatGroup] = {
+            group.name: NatGroup(
+                self, f"NatGroup-{group.name}", cluster=cluster, plan=group, nested=nested
+            )
+            for group in sorted(plan.nat_groups, key=lambda g: g.name)
+        }
+        """Each NAT group's subnets and gateways, by name."""
+        self.routes: dict[str, list[ec2.CfnRoute]] = {}
+        """Each app's on-prem routes through its group's gateways, by app name."""
+        cidrs = cluster.network.on_prem_cidrs
+        for name, app in self.apps.items():
+            group = self.nat_groups[str(app.tenant.nat_group)]
+            scope_routes = Construct(app.container, "OnPremViaNat")
+            routes: list[ec2.CfnRoute] = []
+            for subnet, gateway, planned in zip(
+                app.subnets, group.gateways, group.plan.subnets, strict=True
+            ):
+                for cidr in cidrs:
+                    routes.append(
+                        ec2.CfnRoute(
+                            scope_routes,
+                            f"Subnet{planned.az_position + 1}OnPrem{cidr_id(cidr)}",
+                            route_table_id=subnet.route_table.route_table_id,
+                            destination_cidr_block=cidr,
+                            nat_gateway_id=gateway.ref,
+                        )
+                    )
+            self.routes[name] = routes
+        if not nested:
+            check_stack_size(cluster.stack)
+
+        gateway_count = sum(len(g.gateways) for g in self.nat_groups.values())
+        cdk.Annotations.of(self).add_info(
+            f"eks-secure private-nat: {gateway_count} private NAT gateways "
+            f"({len(self.nat_groups)} NAT group(s) x {len(plan.availability_zones)} AZs). "
+            "Each is billed per hour plus per GB of data processed; prices vary by region, "
+            f"see {PRICING_URL}"
+        )
+        self.complete(
+            AllowListEntry(
+                app=app.tenant.name,
+                namespace=app.tenant.namespace,
+                pattern=self.PATTERN,
+                source_cidrs=self.nat_groups[str(app.tenant.nat_group)].source_cidrs,
+                destination_cidrs=app.tenant.destinations,
+                ports=app.tenant.ports,
+            )
+            for app in self.apps.values()
+        )
