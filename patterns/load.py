@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -15,6 +16,23 @@ from eks_secure.errors import ConfigError
 EXAMPLES = Path(__file__).parent / "examples"
 DEFAULT_CONFIG = EXAMPLES / "base.yaml"
 """Config used when neither ``-c config=`` nor ``-c pattern=`` is given."""
+
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+def project_context() -> dict[str, object]:
+    """The context ``cdk synth`` passes: ``cdk.json``'s feature flags plus ``cdk.context.json``.
+
+    Use it for in-process apps (tests, scripts) so they synthesize exactly what the CLI does.
+    """
+    context: dict[str, object] = {}
+    for name, key in (("cdk.json", "context"), ("cdk.context.json", None)):
+        path = PROJECT / name
+        if path.is_file():
+            data = json.loads(path.read_text(encoding="utf-8"))
+            context.update(data[key] if key else data)
+    return context
 
 
 def default_config_path(pattern: str | None) -> Path:

@@ -24,3 +24,9 @@ def base() -> Synth:
 def subnet_per_app() -> Synth:
     """Pattern 1 from ``examples/subnet-per-app.yaml`` (three apps)."""
     return synth("subnet-per-app")
+
+
+@pytest.fixture(scope="session")
+def private_nat() -> Synth:
+    """Pattern 2 from ``examples/private-nat.yaml`` (three apps in two NAT groups)."""
+    return synth("private-nat")

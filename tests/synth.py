@@ -24,7 +24,7 @@ import yaml
 from eks_secure.config.loader import parse_config
 from eks_secure.config.model import DeploymentConfig
 from patterns.base import Deployment
-from patterns.load import default_config_path
+from patterns.load import default_config_path, project_context
 from patterns.registry import build
 
 REPO = Path(__file__).resolve().parents[1]
@@ -81,7 +81,7 @@ def synth_config(data: dict[str, Any], *, nag: bool = True) -> Synth:
     """Build and synthesize the reference deployment of a raw config dict."""
     config = parse_config(copy.deepcopy(data))
     outdir = Path(tempfile.mkdtemp(prefix="eks-secure-synth-"))
-    app = cdk.App(outdir=str(outdir))
+    app = cdk.App(outdir=str(outdir), context=project_context())
     deployment = build(app, config)
     if nag:
         cdk.Validations.of(app).add_plugins(cdk_nag.AwsSolutionsChecks(app))
