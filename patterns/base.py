@@ -14,7 +14,12 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from eks_secure.cluster.cluster import SecureCluster
-from eks_secure.cluster.creator_role import ClusterCreatorRole, creator_stack_synthesizer
+from eks_secure.cluster.creator_role import (
+    ClusterCreatorRole,
+    break_glass_role_name,
+    creator_stack_synthesizer,
+    role_arn,
+)
 from eks_secure.config.model import DeploymentConfig
 from eks_secure.config.plan import plan_for
 from eks_secure.egress.pattern import EgressPattern
@@ -109,7 +114,13 @@ class ClusterStack(cdk.Stack):
             kubernetes_version=config.kubernetes_version,
             admin_roles=_roles(self, "AdminRole", config.admin_role_arns),
             viewer_roles=_roles(self, "ViewerRole", config.viewer_role_arns),
-            break_glass_role=creator.roles.break_glass_role,
+            # by its fixed name: no cross-stack output the creator role would have to read
+            break_glass_role=iam.Role.from_role_arn(
+                self,
+                "BreakGlassRole",
+                role_arn(self, break_glass_role_name(config.cluster_name)),
+                mutable=False,
+            ),
             control_plane_destinations=config.control_plane_egress,
             system_nodes=config.system_nodes,
             addon_versions=dict(config.addon_versions),

@@ -7,11 +7,9 @@ import os
 from pathlib import Path
 
 import aws_cdk as cdk
-import yaml
 
-from eks_secure.config.loader import parse_config
+from eks_secure.config.loader import parse_config, read_config_file
 from eks_secure.config.model import DeploymentConfig
-from eks_secure.errors import ConfigError
 
 EXAMPLES = Path(__file__).parent / "examples"
 DEFAULT_CONFIG = EXAMPLES / "base.yaml"
@@ -42,22 +40,6 @@ def default_config_path(pattern: str | None) -> Path:
     return DEFAULT_CONFIG
 
 
-def read_yaml(path: Path) -> object:
-    """The YAML document at ``path``; a missing or malformed file is a ``config`` error."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(
-            "config", f"cannot read {path} ({exc.strerror})", "pass -c config=<existing file>"
-        ) from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(
-            "config", f"{path} is not valid YAML: {exc}", "fix the YAML syntax"
-        ) from None
-
-
 def config_from_context(app: cdk.App) -> DeploymentConfig:
     """Load the config named by ``-c config=`` (default: the example of ``-c pattern=``).
 
@@ -69,7 +51,7 @@ def config_from_context(app: cdk.App) -> DeploymentConfig:
     pattern = str(pattern) if pattern else None
     configured = app.node.try_get_context("config")
     path = Path(str(configured)) if configured else default_config_path(pattern)
-    data = read_yaml(path)
+    data = read_config_file(path)
     if isinstance(data, dict):
         for key, env_var in (("account", "EKS_SECURE_ACCOUNT"), ("region", "EKS_SECURE_REGION")):
             value = app.node.try_get_context(key) or os.environ.get(env_var)

@@ -37,6 +37,8 @@ WILDCARD_REASONS: dict[str, str] = {
     "LogGroupsRead": "DescribeLogGroups and CreateLogDelivery take no resource ARN.",
     "KubectlHandler": "only Lambda functions CloudFormation names after this cluster's stack.",
     "NestedStacks": "only this cluster's nested stacks.",
+    "StackParameters": "SSM parameters CloudFormation names for this stack (CFN-<id>-<suffix>), "
+    "e.g. the kubectl-ready barrier aws_eks_v2 creates.",
     "BootstrapAssets": "read-only access to the CDK bootstrap asset bucket and version.",
     "DriveTheClusterStack": "change sets of this cluster's stack and its nested stacks only.",
     "BootstrapAssetsAndVersion": "the CDK bootstrap asset bucket and version parameter only.",
@@ -60,6 +62,16 @@ def deployer_role_name(cluster_name: str) -> str:
 def break_glass_role_name(cluster_name: str) -> str:
     """Name of the MFA-protected break-glass role of ``cluster_name``."""
     return f"{cluster_name}-break-glass"
+
+
+def role_arn(stack: cdk.Stack, role_name: str) -> str:
+    """ARN of one of this module's roles, built from its fixed name (no cross-stack export)."""
+    return stack.format_arn(
+        service="iam",
+        region="",
+        resource="role",
+        resource_name=f"{IAM_PATH.strip('/')}/{role_name}",
+    )
 
 
 def _role_arn_placeholder(role_name: str) -> str:
@@ -335,6 +347,19 @@ def _creator_statements(
             sid="NestedStacks",
             actions=["cloudformation:*"],
             resources=[f"{arn}:cloudformation:{region_account}:stack/{cluster_stack_name}-*"],
+        ),
+        iam.PolicyStatement(
+            sid="StackParameters",
+            actions=[
+                "ssm:PutParameter",
+                "ssm:DeleteParameter",
+                "ssm:GetParameter",
+                "ssm:GetParameters",
+                "ssm:AddTagsToResource",
+                "ssm:RemoveTagsFromResource",
+                "ssm:ListTagsForResource",
+            ],
+            resources=[f"{arn}:ssm:{region_account}:parameter/CFN-*"],
         ),
         iam.PolicyStatement(
             sid="BootstrapAssets",

@@ -105,6 +105,12 @@ def load_config(path: str | Path, *, pattern: str | None = None) -> DeploymentCo
 
     ``pattern`` (from ``-c pattern=``) overrides a ``pattern:`` key in the file.
     """
+    return parse_config(read_config_file(path), pattern=pattern)
+
+
+def read_config_file(path: str | Path) -> object:
+    """The YAML document at ``path``; unreadable files, bad syntax and duplicate keys are
+    ``config`` errors with the line and column."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -128,7 +134,7 @@ def load_config(path: str | Path, *, pattern: str | None = None) -> DeploymentCo
         if problem.startswith("found duplicate key"):
             fix = f"keep one of the two entries{where}"
         raise ConfigError("config", f"{path} is not valid YAML{where}: {problem}", fix) from None
-    return parse_config(data, pattern=pattern)
+    return data
 
 
 def parse_config(data: object, *, pattern: str | None = None) -> DeploymentConfig:

@@ -38,7 +38,7 @@ def validate_on_prem(on_prem_cidrs: Sequence[str], on_prem_route: OnPremRoute | 
                 f"{len(on_prem_cidrs)} on-prem CIDR(s) are configured but no way to reach "
                 "on-premises is declared",
                 "set on_prem_route.transit_gateway_id to an existing transit gateway "
-                "(tgw-...) or on_prem_route.vpn_gateway: true",
+                "(tgw-...) or on_prem_route.vpn_gateway: {}",
             )
         return
     tgw = on_prem_route.transit_gateway_id
@@ -52,7 +52,7 @@ def validate_on_prem(on_prem_cidrs: Sequence[str], on_prem_route: OnPremRoute | 
         raise ConfigError(
             "on_prem_route",
             "neither transit_gateway_id nor vpn_gateway is set",
-            "set on_prem_route.transit_gateway_id (tgw-...) or on_prem_route.vpn_gateway: true",
+            "set on_prem_route.transit_gateway_id (tgw-...) or on_prem_route.vpn_gateway: {}",
         )
     if tgw is not None and not TRANSIT_GATEWAY_ID.match(tgw):
         raise ConfigError(
@@ -66,7 +66,7 @@ def validate_on_prem(on_prem_cidrs: Sequence[str], on_prem_route: OnPremRoute | 
             raise ConfigError(
                 "on_prem_route.vpn_gateway_asn",
                 "an Amazon-side ASN is set but no VPN gateway is created",
-                "remove vpn_gateway_asn or set on_prem_route.vpn_gateway: true",
+                "remove vpn_gateway_asn or set on_prem_route.vpn_gateway: {}",
             )
         if not any(low <= asn <= high for low, high in PRIVATE_ASN_RANGES):
             raise ConfigError(
