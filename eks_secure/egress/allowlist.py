@@ -1,7 +1,8 @@
-"""Publishing and reading the firewall allow-list.
+"""Reading and formatting the firewall allow-list (pure Python: no CDK, no jsii).
 
 A pattern's entries become CloudFormation outputs of its stack (``EksSecureAllowList<App>``, value
-= the entry as compact JSON), so the deployed stack itself answers "which source IPs". After
+= the entry as compact JSON, see :meth:`eks_secure.egress.pattern.EgressPattern.complete`), so the
+deployed stack itself answers "which source IPs". After
 synthesis, :func:`write_allowlists` reads those outputs back from the cloud assembly's templates
 and writes ``<stack>.allowlist.json`` and ``<stack>.allowlist.csv`` next to them; the
 ``eks-secure allowlist`` command prints them. One source of truth: the template.
@@ -14,9 +15,6 @@ import io
 import json
 from collections.abc import Sequence
 from pathlib import Path
-
-import aws_cdk as cdk
-from constructs import Construct
 
 from eks_secure.egress.contract import AllowListEntry
 
@@ -37,22 +35,6 @@ CSV_COLUMNS = (
 def output_id(app: str) -> str:
     """Stable output logical ID of ``app``'s entry (``payments-api`` -> ``...PaymentsApi``)."""
     return OUTPUT_PREFIX + "".join(part.capitalize() for part in app.split("-"))
-
-
-def publish(scope: Construct, entries: Sequence[AllowListEntry]) -> list[cdk.CfnOutput]:
-    """Add one CloudFormation output per entry to the stack of ``scope``."""
-    stack = cdk.Stack.of(scope)
-    outputs = []
-    for entry in entries:
-        outputs.append(
-            cdk.CfnOutput(
-                stack,
-                output_id(entry.app),
-                value=json.dumps(entry.to_dict(), separators=(",", ":")),
-                description=f"eks-secure allow-list of app {entry.app} ({entry.pattern})",
-            )
-        )
-    return outputs
 
 
 def entries_from_template(template: dict[str, object]) -> list[AllowListEntry]:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from typing import ClassVar
 
+import aws_cdk as cdk
 from constructs import Construct
 
 from eks_secure.cluster.cluster import SecureCluster
-from eks_secure.egress.allowlist import publish
+from eks_secure.egress.allowlist import output_id
 from eks_secure.egress.contract import AllowListEntry, Tenant
 from eks_secure.errors import ConfigError
 
@@ -64,3 +66,19 @@ class EgressPattern(Construct):
             raise RuntimeError(f"{type(self).__name__} returned an incomplete allow-list entry")
         self.allow_list = built
         publish(self, built)
+
+
+def publish(scope: Construct, entries: Sequence[AllowListEntry]) -> list[cdk.CfnOutput]:
+    """Add one CloudFormation output per entry to the stack of ``scope``."""
+    stack = cdk.Stack.of(scope)
+    outputs = []
+    for entry in entries:
+        outputs.append(
+            cdk.CfnOutput(
+                stack,
+                output_id(entry.app),
+                value=json.dumps(entry.to_dict(), separators=(",", ":")),
+                description=f"eks-secure allow-list of app {entry.app} ({entry.pattern})",
+            )
+        )
+    return outputs
