@@ -22,7 +22,9 @@ from eks_secure.cluster.creator_role import (
 )
 from eks_secure.config.model import DeploymentConfig
 from eks_secure.config.plan import plan_for
+from eks_secure.egress.contract import Tenant
 from eks_secure.egress.pattern import EgressPattern
+from eks_secure.egress.tenants import DedicatedNodesPattern
 from eks_secure.network.planner import NetworkPlan
 from eks_secure.network.vpc import SecureVpc
 
@@ -168,3 +170,31 @@ def build_base(
         app, "Cluster", config=config, plan=plan, creator=creator, env=env, vpc_cni_env=vpc_cni_env
     )
     return Deployment(config=config, plan=plan, creator_stack=creator, cluster_stack=cluster)
+
+
+def tenants(config: DeploymentConfig) -> list[Tenant]:
+    """The config's apps as tenants (destinations default to all on-prem CIDRs)."""
+    return [
+        Tenant.from_app(app, config.on_prem_cidrs, f"apps[{i}]")
+        for i, app in enumerate(config.apps)
+    ]
+
+
+def build_dedicated_nodes_pattern(
+    app: cdk.App,
+    config: DeploymentConfig,
+    pattern: type[DedicatedNodesPattern],
+    *,
+    vpc_cni_env: dict[str, str] | None = None,
+) -> Deployment:
+    """Base stacks plus ``pattern`` (construct ID ``Egress``) in the cluster stack."""
+    deployment = build_base(app, config, vpc_cni_env=vpc_cni_env)
+    deployment.egress = pattern(
+        deployment.cluster_stack,
+        "Egress",
+        cluster=deployment.cluster_stack.secure_cluster,
+        tenants=tenants(config),
+        kyverno=config.kyverno,
+        nested=config.app_stacks == "nested",
+    )
+    return deployment

@@ -6,8 +6,7 @@ import aws_cdk as cdk
 
 from eks_secure.config.model import DeploymentConfig
 from eks_secure.egress.private_nat import PrivateNat
-from patterns.base import Deployment, build_base
-from patterns.subnet_per_app import tenants
+from patterns.base import Deployment, build_dedicated_nodes_pattern
 
 VPC_CNI_ENV: dict[str, str] = {"AWS_VPC_K8S_CNI_EXTERNALSNAT": "true"}
 """External SNAT on: the VPC CNI leaves pod IPs untranslated, the private NAT gateway does it."""
@@ -15,13 +14,4 @@ VPC_CNI_ENV: dict[str, str] = {"AWS_VPC_K8S_CNI_EXTERNALSNAT": "true"}
 
 def build(app: cdk.App, config: DeploymentConfig) -> Deployment:
     """Base stacks (vpc-cni with external SNAT) plus pattern 2 in the cluster stack."""
-    deployment = build_base(app, config, vpc_cni_env=dict(VPC_CNI_ENV))
-    deployment.egress = PrivateNat(
-        deployment.cluster_stack,
-        "Egress",
-        cluster=deployment.cluster_stack.secure_cluster,
-        tenants=tenants(config),
-        kyverno=config.kyverno,
-        nested=config.app_stacks == "nested",
-    )
-    return deployment
+    return build_dedicated_nodes_pattern(app, config, PrivateNat, vpc_cni_env=dict(VPC_CNI_ENV))

@@ -60,6 +60,18 @@ class Synth:
         """The creator stack's template."""
         return self.templates[f"{self.deployment.creator_stack.artifact_id}.template.json"]
 
+    def nag_errors(self) -> list[str]:
+        """Rule IDs of the cdk-nag errors left unacknowledged (empty when clean)."""
+        report = self.nag_report()
+        if report is None:
+            return []
+        return [
+            v["ruleName"]
+            for plugin in report["pluginReports"]
+            for v in plugin["violations"]
+            if v["severity"] == "error"
+        ]
+
     def nag_report(self) -> dict[str, Any] | None:
         """The policy validation report cdk-nag wrote, if any violation was reported."""
         path = self.outdir / "policy-validation-report.json"

@@ -42,6 +42,7 @@ def _subnet_cidrs(template: dict[str, Any], subnet_refs: list[Any]) -> list[str]
 
 def test_synthesis_succeeds_with_cdk_nag_clean(subnet_per_app: Synth) -> None:
     assert subnet_per_app.synth_error is None, subnet_per_app.synth_error
+    assert subnet_per_app.nag_errors() == []
 
 
 def test_each_app_lives_in_its_own_nested_stack(subnet_per_app: Synth) -> None:

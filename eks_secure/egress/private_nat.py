@@ -21,12 +21,10 @@ from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 
 from eks_secure.cluster.cluster import SecureCluster
-from eks_secure.cluster.kyverno import KyvernoInstall
 from eks_secure.config.model import KyvernoSettings
 from eks_secure.config.plan import nat_group_field
 from eks_secure.egress.contract import AllowListEntry, Tenant
-from eks_secure.egress.pattern import EgressPattern
-from eks_secure.egress.tenants import AppTenant, check_stack_size
+from eks_secure.egress.tenants import DedicatedNodesPattern
 from eks_secure.errors import ConfigError, ConfigErrors
 from eks_secure.network.onprem import cidr_id
 from eks_secure.network.planner import NatGroupPlan
@@ -131,7 +129,7 @@ class NatGroup(Construct):
         return tuple(f"{g.private_ip_address}/32" for g in self.gateways)
 
 
-class PrivateNat(EgressPattern):
+class PrivateNat(DedicatedNodesPattern):
     """Apps grouped behind private NAT gateways with fixed IPs, routed to on-premises.
 
     Per app (as in pattern 1): dedicated subnets (without direct on-prem routes), a tainted node
@@ -165,24 +163,15 @@ class PrivateNat(EgressPattern):
     ) -> None:
         plan = cluster.network.plan
         validate_nat_groups(tenants, plan.nat_groups)
-        super().__init__(scope, id, cluster=cluster, tenants=tenants)
-        self.kyverno = KyvernoInstall(
-            self, "Kyverno", cluster=cluster, settings=kyverno or KyvernoSettings()
+        super().__init__(
+            scope,
+            id,
+            cluster=cluster,
+            tenants=tenants,
+            kyverno=kyverno,
+            nested=nested,
+            route_on_prem=False,
         )
-        """The policy engine enforcing app placement."""
-        self.apps: dict[str, AppTenant] = {
-            t.name: AppTenant(
-                self,
-                f"App-{t.name}",
-                cluster=cluster,
-                tenant=t,
-                kyverno=self.kyverno,
-                route_on_prem=False,
-                nested=nested,
-            )
-            for t in sorted(self.tenants, key=lambda t: t.name)
-        }
-        """Each app's subnets, node group and chart, by name."""
         self.nat_groups: dict[str, NatGroup] = {
             group.name: NatGroup(
                 self, f"NatGroup-{group.name}", cluster=cluster, plan=group, nested=nested
@@ -211,8 +200,6 @@ class PrivateNat(EgressPattern):
                         )
                     )
             self.routes[name] = routes
-        if not nested:
-            check_stack_size(cluster.stack)
 
         gateway_count = sum(len(g.gateways) for g in self.nat_groups.values())
         cdk.Annotations.of(self).add_info(

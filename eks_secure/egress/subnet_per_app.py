@@ -13,14 +13,12 @@ from collections.abc import Sequence
 from constructs import Construct
 
 from eks_secure.cluster.cluster import SecureCluster
-from eks_secure.cluster.kyverno import KyvernoInstall
 from eks_secure.config.model import KyvernoSettings
 from eks_secure.egress.contract import AllowListEntry, Tenant
-from eks_secure.egress.pattern import EgressPattern
-from eks_secure.egress.tenants import AppTenant, check_stack_size
+from eks_secure.egress.tenants import DedicatedNodesPattern
 
 
-class SubnetPerApp(EgressPattern):
+class SubnetPerApp(DedicatedNodesPattern):
     """Dedicated subnets + tainted node group + fenced namespace per app.
 
     Allow-list: each app's node subnet CIDRs (read from the subnets created).
@@ -43,25 +41,9 @@ class SubnetPerApp(EgressPattern):
         kyverno: KyvernoSettings | None = None,
         nested: bool = True,
     ) -> None:
-        super().__init__(scope, id, cluster=cluster, tenants=tenants)
-        self.kyverno = KyvernoInstall(
-            self, "Kyverno", cluster=cluster, settings=kyverno or KyvernoSettings()
+        super().__init__(
+            scope, id, cluster=cluster, tenants=tenants, kyverno=kyverno, nested=nested
         )
-        """The policy engine enforcing app placement."""
-        self.apps: dict[str, AppTenant] = {
-            t.name: AppTenant(
-                self,
-                f"App-{t.name}",
-                cluster=cluster,
-                tenant=t,
-                kyverno=self.kyverno,
-                nested=nested,
-            )
-            for t in sorted(self.tenants, key=lambda t: t.name)
-        }
-        """Each app's subnets, node group and chart, by name."""
-        if not nested:
-            check_stack_size(cluster.stack)
         self.complete(
             AllowListEntry(
                 app=app.tenant.name,

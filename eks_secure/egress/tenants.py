@@ -8,7 +8,7 @@ resources, and the cluster stack stays far below CloudFormation's 500-resource l
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
@@ -18,7 +18,9 @@ from constructs import Construct
 from eks_secure.cluster.cluster import ADMIN_GROUP, SecureCluster
 from eks_secure.cluster.kyverno import KyvernoInstall
 from eks_secure.cluster.nodegroup import HardenedNodegroup
-from eks_secure.egress.contract import Tenant
+from eks_secure.config.model import KyvernoSettings
+from eks_secure.egress.contract import AllowListEntry, Tenant
+from eks_secure.egress.pattern import EgressPattern
 from eks_secure.errors import ConfigError
 from eks_secure.k8s.kyverno import APP_LABEL
 from eks_secure.k8s.tenant import TenantChart
@@ -95,6 +97,58 @@ class AppTenant(Construct):
         )
         self.manifest.node.add_dependency(kyverno.chart)
         self.manifest.node.add_dependency(self.nodes.nodegroup)
+
+
+class DedicatedNodesPattern(EgressPattern):
+    """Base of the patterns that give each app its own subnets and node group (1 and 2).
+
+    Builds the Kyverno release and one :class:`AppTenant` per app (sorted by name, construct ID
+    ``App-<name>``); subclasses add their egress path and end with :meth:`complete`.
+
+    :param cluster: the cluster to extend.
+    :param tenants: the apps.
+    :param kyverno: chart source/version of the policy engine.
+    :param nested: each app in its own nested stack (default; stable at any scale).
+    :param route_on_prem: give the app subnets direct on-prem routes.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        cluster: SecureCluster,
+        tenants: Sequence[Tenant],
+        kyverno: KyvernoSettings | None = None,
+        nested: bool = True,
+        route_on_prem: bool = True,
+    ) -> None:
+        super().__init__(scope, id, cluster=cluster, tenants=tenants)
+        self.nested = nested
+        """Whether app (and pattern) resources live in nested stacks."""
+        self.kyverno = KyvernoInstall(
+            self, "Kyverno", cluster=cluster, settings=kyverno or KyvernoSettings()
+        )
+        """The policy engine enforcing app placement."""
+        self.apps: dict[str, AppTenant] = {
+            t.name: AppTenant(
+                self,
+                f"App-{t.name}",
+                cluster=cluster,
+                tenant=t,
+                kyverno=self.kyverno,
+                route_on_prem=route_on_prem,
+                nested=nested,
+            )
+            for t in sorted(self.tenants, key=lambda t: t.name)
+        }
+        """Each app's subnets, node group and chart, by name."""
+
+    def complete(self, entries: Iterable[AllowListEntry]) -> None:
+        """Check the inline stack size, then record and publish the allow-list."""
+        if not self.nested:
+            check_stack_size(self.cluster.stack)
+        super().complete(entries)
 
 
 def check_stack_size(stack: cdk.Stack) -> None:
