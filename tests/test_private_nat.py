@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from manifest_validation import validate_all
+from manifest_validation import requires_crd_schemas, validate_all
 from synth import Synth, load_example, normalise, synth_config
 from syrupy.assertion import SnapshotAssertion
 from template_checks import cfn_lint_findings, props, resources
@@ -201,6 +201,7 @@ def test_manifest_snapshot(private_nat: Synth, snapshot: SnapshotAssertion) -> N
     assert private_nat.manifests == snapshot
 
 
+@requires_crd_schemas
 def test_manifests_validate_against_the_cluster_version(private_nat: Synth) -> None:
     for chart, objects in private_nat.manifests.items():
         assert validate_all(objects, private_nat.config.kubernetes_version) == {}, chart
