@@ -124,6 +124,7 @@ class ClusterStack(cdk.Stack):
                 mutable=False,
             ),
             control_plane_destinations=config.control_plane_egress,
+            api_access_cidrs=config.api_access_cidrs,
             system_nodes=config.system_nodes,
             addon_versions=dict(config.addon_versions),
             vpc_cni_env=vpc_cni_env,

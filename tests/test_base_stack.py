@@ -280,3 +280,23 @@ def test_control_plane_nacl_allows_only_the_egress_path(base: Synth) -> None:
         assert (False, dest.cidr, 1024, 65535) in allowed
     assert all(e["CidrBlock"] != "0.0.0.0/0" for e in entries)
     assert all(e["Protocol"] == 6 for e in entries)
+
+
+def test_operators_reach_the_private_api_from_declared_networks_only(base: Synth) -> None:
+    template = base.cluster_template
+    sg_id = _cluster(base)["ResourcesVpcConfig"]["SecurityGroupIds"][0]["Fn::GetAtt"][0]
+    ingress = {
+        (rule["CidrIp"], rule["FromPort"])
+        for rule in template["Resources"][sg_id]["Properties"]["SecurityGroupIngress"]
+    }
+    expected = {(base.deployment.plan.vpc_cidr, 443)}
+    expected |= {(cidr, 443) for cidr in base.config.api_access_cidrs}
+    assert base.config.api_access_cidrs, "the example should exercise api_access_cidrs"
+    assert ingress == expected
+    inbound = {
+        (e["CidrBlock"], e["PortRange"]["From"])
+        for e in props(template, "AWS::EC2::NetworkAclEntry")
+        if not e["Egress"]
+    }
+    for cidr in base.config.api_access_cidrs:
+        assert (cidr, 443) in inbound

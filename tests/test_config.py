@@ -532,6 +532,25 @@ INVALID: list[tuple[str, str, Mutation, str]] = [
     ("aws: tag", BASE, setter("tags", {"aws:owner": "x"}), "tags.aws:owner"),
     ("tag value not a string", BASE, setter("tags", {"cost-center": 1234}), "tags.cost-center"),
     ("apps not a list", SPA, setter("apps", {"name": "x"}), "apps"),
+    (
+        "API client network with no route",
+        BASE,
+        setter("api_access_cidrs", ["192.168.50.0/24"]),
+        "api_access_cidrs[0]",
+    ),
+    (
+        "API open to every network",
+        BASE,
+        setter("api_access_cidrs", ["0.0.0.0/0"]),
+        "api_access_cidrs[0]",
+    ),
+    (
+        "kyverno image registry with scheme",
+        SPA,
+        setter("kyverno", {"image_registry": "https://ghcr.io"}),
+        "kyverno.image_registry",
+    ),
+    ("unknown app stack mode", SPA, setter("app_stacks", "auto"), "app_stacks"),
 ]
 
 

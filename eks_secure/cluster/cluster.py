@@ -69,6 +69,8 @@ class SecureCluster(Construct):
         ``eks-secure:viewers``).
     :param break_glass_role: MFA-protected emergency role; gets its own cluster-admin entry.
     :param control_plane_destinations: external webhook/OIDC/aggregated-API destinations.
+    :param api_access_cidrs: routed networks besides the VPC (operators, CI on-premises) allowed
+        to reach the private API endpoint.
     :param system_nodes: size of the system node group (cluster add-ons, Kyverno, gateways).
     :param addon_versions: per-add-on overrides of the pinned versions.
     :param vpc_cni_env: extra vpc-cni environment variables (set by egress patterns).
@@ -87,6 +89,7 @@ class SecureCluster(Construct):
         viewer_roles: Sequence[iam.IRole] = (),
         break_glass_role: iam.IRole | None = None,
         control_plane_destinations: Sequence[ControlPlaneDestination] = (),
+        api_access_cidrs: Sequence[str] = (),
         system_nodes: NodeGroupSize | None = None,
         addon_versions: Mapping[str, str] | None = None,
         vpc_cni_env: Mapping[str, str] | None = None,
@@ -121,6 +124,7 @@ class SecureCluster(Construct):
             subnets=network.control_plane_subnets,
             destinations=control_plane_destinations,
             routed_on_prem_cidrs=routed_on_prem,
+            api_access_cidrs=api_access_cidrs,
         )
         """Security group and NACL of the control-plane ENIs."""
 

@@ -23,13 +23,20 @@ IN_CLUSTER_WEBHOOK_PORTS: tuple[int, ...] = (443, 4443, 6443, 8443, 9443, 15017)
 """Target ports in-cluster admission webhooks commonly listen on (Kyverno 9443, Istio 15017)."""
 
 KUBELET_PORT = 10250
+NACL_RULES_PER_DIRECTION = 20
+"""AWS default quota of rules per network ACL and direction."""
 EPHEMERAL = ec2.AclTraffic.tcp_port_range(1024, 65535)
+
+_Rule = tuple[str, str, ec2.AclTraffic]
+"""A NACL rule: direction (``in``/``out``), name, traffic."""
 
 
 def check_destinations_routable(
     destinations: Sequence[ControlPlaneDestination],
     vpc_cidr: str,
     routed_on_prem_cidrs: Sequence[str],
+    *,
+    field: str = "control_plane_egress",
 ) -> None:
     """Raise a field-named error for any destination with no route from the control plane."""
     vpc = ipaddress.IPv4Network(vpc_cidr)
@@ -39,14 +46,14 @@ def check_destinations_routable(
             net = ipaddress.IPv4Network(dest.cidr)
         except ValueError:
             raise ConfigError(
-                f"control_plane_egress[{i}].cidr",
+                f"{field}[{i}]",
                 f"'{dest.cidr}' is not an IPv4 CIDR",
                 "write it as a.b.c.d/n",
             ) from None
         if net.subnet_of(vpc) or any(net.subnet_of(r) for r in routed):
             continue
         raise ConfigError(
-            f"control_plane_egress[{i}].cidr",
+            f"{field}[{i}]" + (".cidr" if field == "control_plane_egress" else ""),
             f"{dest.name} ({dest.cidr}) has no route from the control-plane subnets: it is "
             "neither inside the VPC nor inside an on-prem CIDR routed through on_prem_route",
             "add a covering CIDR to on_prem_cidrs and declare on_prem_route, or correct the CIDR",
@@ -61,6 +68,8 @@ class ControlPlaneEgress(Construct):
     :param subnets: the control-plane subnets (get the NACL).
     :param destinations: external destinations the API server calls.
     :param routed_on_prem_cidrs: on-prem CIDRs the control-plane subnets route to.
+    :param api_access_cidrs: routed networks (e.g. operators on-premises) allowed to reach the
+        private API endpoint on 443, besides the VPC.
     """
 
     def __init__(
@@ -73,9 +82,16 @@ class ControlPlaneEgress(Construct):
         subnets: Sequence[ec2.ISubnet],
         destinations: Sequence[ControlPlaneDestination] = (),
         routed_on_prem_cidrs: Sequence[str] = (),
+        api_access_cidrs: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, id)
         check_destinations_routable(destinations, vpc_cidr, routed_on_prem_cidrs)
+        check_destinations_routable(
+            [ControlPlaneDestination(name=c, cidr=c) for c in api_access_cidrs],
+            vpc_cidr,
+            routed_on_prem_cidrs,
+            field="api_access_cidrs",
+        )
         vpc_peer = ec2.Peer.ipv4(vpc_cidr)
 
         self.security_group = ec2.SecurityGroup(
@@ -88,6 +104,10 @@ class ControlPlaneEgress(Construct):
         """Additional security group of the cluster's control-plane ENIs."""
         sg = self.security_group
         sg.add_ingress_rule(vpc_peer, ec2.Port.tcp(443), "Kubernetes API from inside the VPC")
+        for cidr in api_access_cidrs:
+            sg.add_ingress_rule(
+                ec2.Peer.ipv4(cidr), ec2.Port.tcp(443), f"Kubernetes API from {cidr}"
+            )
         sg.add_egress_rule(vpc_peer, ec2.Port.tcp(KUBELET_PORT), "kubelet exec/logs/port-forward")
         for port in IN_CLUSTER_WEBHOOK_PORTS:
             sg.add_egress_rule(vpc_peer, ec2.Port.tcp(port), f"in-cluster webhooks on {port}")
@@ -113,39 +133,81 @@ class ControlPlaneEgress(Construct):
         )
         acl = self.network_acl
         vpc_acl = ec2.AclCidr.ipv4(vpc_cidr)
-        rule = 100
-        in_rules: list[tuple[str, ec2.AclCidr, ec2.AclTraffic]] = [
-            ("ApiFromVpc", vpc_acl, ec2.AclTraffic.tcp_port(443)),
-            ("ReturnFromVpc", vpc_acl, EPHEMERAL),
-        ]
-        out_rules: list[tuple[str, ec2.AclCidr, ec2.AclTraffic]] = [
-            ("ReturnToVpc", vpc_acl, EPHEMERAL),
-            ("KubeletToVpc", vpc_acl, ec2.AclTraffic.tcp_port(KUBELET_PORT)),
-            *(
-                (f"WebhookToVpc{port}", vpc_acl, ec2.AclTraffic.tcp_port(port))
-                for port in IN_CLUSTER_WEBHOOK_PORTS
+        # (first rule number, [(id, peer, inbound traffic | None, outbound traffic | None)]):
+        # each group has its own number range, so adding an entry never renumbers another group.
+        groups: list[tuple[int, list[tuple[str, ec2.AclCidr, list[_Rule]]]]] = [
+            (
+                100,
+                [
+                    (
+                        "Vpc",
+                        vpc_acl,
+                        [
+                            ("in", "Api", ec2.AclTraffic.tcp_port(443)),
+                            ("in", "Return", EPHEMERAL),
+                            ("out", "Return", EPHEMERAL),
+                            ("out", "Kubelet", ec2.AclTraffic.tcp_port(KUBELET_PORT)),
+                            *(
+                                ("out", f"Webhook{port}", ec2.AclTraffic.tcp_port(port))
+                                for port in IN_CLUSTER_WEBHOOK_PORTS
+                            ),
+                        ],
+                    )
+                ],
+            ),
+            (
+                1000,
+                [
+                    (
+                        f"ApiClient{_id_suffix(c.replace('.', 'x').replace('/', 'm'))}",
+                        ec2.AclCidr.ipv4(c),
+                        [("in", "Api", ec2.AclTraffic.tcp_port(443)), ("out", "Return", EPHEMERAL)],
+                    )
+                    for c in api_access_cidrs
+                ],
+            ),
+            (
+                3000,
+                [
+                    (
+                        _id_suffix(dest.name),
+                        ec2.AclCidr.ipv4(dest.cidr),
+                        [
+                            ("out", "To", ec2.AclTraffic.tcp_port(dest.port)),
+                            ("in", "ReturnFrom", EPHEMERAL),
+                        ],
+                    )
+                    for dest in destinations
+                ],
             ),
         ]
-        for dest in destinations:
-            dest_acl = ec2.AclCidr.ipv4(dest.cidr)
-            suffix = _id_suffix(dest.name)
-            in_rules.append((f"ReturnFrom{suffix}", dest_acl, EPHEMERAL))
-            out_rules.append((f"To{suffix}", dest_acl, ec2.AclTraffic.tcp_port(dest.port)))
-        for direction, rules in (
-            (ec2.TrafficDirection.INGRESS, in_rules),
-            (ec2.TrafficDirection.EGRESS, out_rules),
-        ):
-            rule = 100
-            for name, cidr, traffic in rules:
-                acl.add_entry(
-                    f"{direction.value.capitalize()}{name}",
-                    cidr=cidr,
-                    traffic=traffic,
-                    rule_number=rule,
-                    direction=direction,
-                    rule_action=ec2.Action.ALLOW,
-                )
-                rule += 10
+        outbound = sum(
+            1 for _, peers in groups for *_, rules in peers for r in rules if r[0] == "out"
+        )
+        if outbound > NACL_RULES_PER_DIRECTION:
+            raise ConfigError(
+                "control_plane_egress",
+                f"{len(destinations)} control-plane destinations and {len(api_access_cidrs)} API "
+                f"client networks need {outbound} outbound NACL rules; a NACL holds "
+                f"{NACL_RULES_PER_DIRECTION} per direction by default",
+                "merge destinations and api_access_cidrs into wider CIDRs, or raise the NACL "
+                "rules quota with AWS and keep the list short",
+            )
+        for first, peers in groups:
+            number = {"in": first, "out": first}
+            for peer_id, peer, rules in peers:
+                for direction, name, traffic in rules:
+                    acl.add_entry(
+                        f"{'Ingress' if direction == 'in' else 'Egress'}{name}{peer_id}",
+                        cidr=peer,
+                        traffic=traffic,
+                        rule_number=number[direction],
+                        direction=ec2.TrafficDirection.INGRESS
+                        if direction == "in"
+                        else ec2.TrafficDirection.EGRESS,
+                        rule_action=ec2.Action.ALLOW,
+                    )
+                    number[direction] += 10
 
 
 def _id_suffix(name: str) -> str:

@@ -57,6 +57,7 @@ TOP_LEVEL_KEYS: tuple[str, ...] = (
     "region",
     "pattern",
     "control_plane_egress",
+    "api_access_cidrs",
     "subnets",
     "system_nodes",
     "existing_vpc",
@@ -411,6 +412,7 @@ class _Parser:
                     "list the role only under admin_role_arns",
                 )
         egress = self.control_plane_egress(top.get("control_plane_egress"))
+        api_access = self.api_access_cidrs(top.get("api_access_cidrs"))
         sizes = self.subnet_sizes(top.get("subnets"))
         system_nodes = self.node_group(top.get("system_nodes"), "system_nodes")
         existing_vpc = self.existing_vpc(top.get("existing_vpc"))
@@ -438,6 +440,8 @@ class _Parser:
             )
         if egress is not None and vpc is not None and onprem is not None:
             self.check_egress_routes(egress, vpc, onprem, route_given)
+        if api_access is not None and vpc is not None and onprem is not None:
+            self.check_api_access_routes(api_access, vpc, onprem, route_given)
         if pattern is not None:
             self.check_pattern(pattern, top, onprem_listed, route_given)
         if private_nat is not None and apps is not None:
@@ -471,6 +475,7 @@ class _Parser:
             deployer_role_arns=deployers or (),
             break_glass_trusted_arns=break_glass or (),
             control_plane_egress=egress or (),
+            api_access_cidrs=tuple(str(n) for n in api_access or ()),
             subnet_sizes=sizes or SubnetSizes(),
             system_nodes=system_nodes or NodeGroupSize(),
             existing_vpc=existing_vpc,
@@ -713,6 +718,47 @@ class _Parser:
                 names.add(name)
                 result.append(ControlPlaneDestination(name=name, cidr=str(cidr), port=port))
         return tuple(result)
+
+    def api_access_cidrs(self, value: object) -> list[IPv4Network] | None:
+        field = "api_access_cidrs"
+        if value is None:
+            return []
+        values = self.sequence(value, field, "[10.0.8.0/24]")
+        if values is None:
+            return None
+        result: list[IPv4Network] = []
+        for i, item in enumerate(values):
+            net = self.cidr(item, f"{field}[{i}]", "10.0.8.0/24")
+            if net is not None:
+                if net in result:
+                    self.error(f"{field}[{i}]", f"{net} is listed twice", "list each CIDR once")
+                    continue
+                if net.prefixlen == 0:
+                    self.error(
+                        f"{field}[{i}]",
+                        "0.0.0.0/0 would open the API endpoint to every routed network",
+                        "list the operators' or CI networks only",
+                    )
+                    continue
+                result.append(net)
+        return result
+
+    def check_api_access_routes(
+        self,
+        cidrs: Sequence[IPv4Network],
+        vpc: IPv4Network,
+        onprem: Sequence[IPv4Network],
+        route_given: bool,
+    ) -> None:
+        for i, net in enumerate(cidrs):
+            if net.subnet_of(vpc) or (route_given and any(net.subnet_of(o) for o in onprem)):
+                continue
+            self.error(
+                f"api_access_cidrs[{i}]",
+                f"{net} has no route to the private API endpoint: it is neither inside vpc_cidr "
+                "nor inside an on_prem_cidrs entry routed through on_prem_route",
+                "add the range to on_prem_cidrs (with on_prem_route), or remove it",
+            )
 
     def check_egress_routes(
         self,

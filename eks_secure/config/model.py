@@ -159,6 +159,9 @@ class DeploymentConfig:
     break_glass_trusted_arns: tuple[str, ...] = ()
     """Principals allowed to assume the break-glass role (with MFA); default: the account."""
     control_plane_egress: tuple[ControlPlaneDestination, ...] = ()
+    api_access_cidrs: tuple[str, ...] = ()
+    """Networks (inside the VPC or routed on-prem) allowed to reach the private API endpoint,
+    e.g. operators' or CI networks on-premises; the VPC itself is always allowed."""
     subnet_sizes: SubnetSizes = field(default_factory=SubnetSizes)
     system_nodes: NodeGroupSize = field(default_factory=NodeGroupSize)
     existing_vpc: ExistingVpc | None = None

@@ -1,0 +1,130 @@
+"""Construct-level validation of the cluster constructs: bad props fail fast, naming the field.
+
+These build constructs without synthesizing, so they are cheap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_ec2 as ec2
+
+from eks_secure.cluster.cluster import SecureCluster
+from eks_secure.cluster.control_plane_egress import ControlPlaneEgress
+from eks_secure.cluster.nodegroup import ami_type_for
+from eks_secure.config.model import ControlPlaneDestination, NodeGroupSize
+from eks_secure.errors import ConfigError
+from eks_secure.network.planner import plan_network
+from eks_secure.network.vpc import SecureVpc
+
+pytestmark = pytest.mark.xdist_group("constructs")
+
+AZS = ["eu-west-1a", "eu-west-1b"]
+
+
+class _Stack(cdk.Stack):
+    @property
+    def availability_zones(self) -> list[str]:
+        return AZS
+
+
+def _network() -> SecureVpc:
+    stack = _Stack(cdk.App(), "T", env=cdk.Environment(account="111111111111", region="eu-west-1"))
+    plan = plan_network(vpc_cidr="10.30.0.0/16", availability_zones=AZS)
+    return SecureVpc(stack, "Network", plan=plan)
+
+
+def _egress(network: SecureVpc, **props: object) -> ControlPlaneEgress:
+    return ControlPlaneEgress(
+        network,
+        "Egress",
+        vpc=network.vpc,
+        vpc_cidr=network.vpc_cidr_block,
+        subnets=network.control_plane_subnets,
+        **props,  # type: ignore[arg-type]
+    )
+
+
+def _field(build: Callable[[], object]) -> str:
+    with pytest.raises(ConfigError) as info:
+        build()
+    return info.value.field
+
+
+def test_destination_without_route() -> None:
+    network = _network()
+    dest = [ControlPlaneDestination(name="idp", cidr="192.168.0.0/24")]
+    assert _field(lambda: _egress(network, destinations=dest)) == "control_plane_egress[0].cidr"
+
+
+def test_api_client_without_route() -> None:
+    network = _network()
+    assert _field(lambda: _egress(network, api_access_cidrs=["172.20.0.0/16"])) == (
+        "api_access_cidrs[0]"
+    )
+
+
+def test_too_many_nacl_rules() -> None:
+    network = _network()
+    dests = [
+        ControlPlaneDestination(name=f"hook-{i}", cidr=f"10.30.{200 + i}.0/24") for i in range(13)
+    ]
+    assert _field(lambda: _egress(network, destinations=dests)) == "control_plane_egress"
+
+
+def test_destinations_inside_the_vpc_need_no_on_prem_route() -> None:
+    network = _network()
+    egress = _egress(
+        network, destinations=[ControlPlaneDestination(name="hook", cidr="10.30.200.0/24")]
+    )
+    assert isinstance(egress.security_group, ec2.SecurityGroup)
+
+
+def test_unsupported_kubernetes_version() -> None:
+    network = _network()
+    assert (
+        _field(
+            lambda: SecureCluster(
+                network, "Eks", network=network, cluster_name="c", kubernetes_version="1.20"
+            )
+        )
+        == "kubernetes_version"
+    )
+
+
+def test_no_admin_at_all() -> None:
+    network = _network()
+    assert (
+        _field(
+            lambda: SecureCluster(
+                network, "Eks", network=network, cluster_name="c", kubernetes_version="1.34"
+            )
+        )
+        == "admin_role_arns"
+    )
+
+
+@pytest.mark.parametrize(
+    ("types", "field"),
+    [
+        (("m7i.large", "m7g.large"), "nodes.instance_types"),
+        (("large",), "nodes.instance_types[0]"),
+    ],
+)
+def test_node_group_instance_types(types: tuple[str, ...], field: str) -> None:
+    assert _field(lambda: ami_type_for(types, "nodes")) == field
+
+
+def test_graviton_instance_types_pick_arm64() -> None:
+    assert ami_type_for(("m7g.large", "c7gn.xlarge"), "nodes").value == "AL2023_ARM_64_STANDARD"
+    assert ami_type_for(("g5.xlarge",), "nodes").value == "AL2023_X86_64_STANDARD"
+
+
+def test_node_group_size_bounds() -> None:
+    from eks_secure.cluster.nodegroup import _check_size
+
+    with pytest.raises(ConfigError) as info:
+        _check_size(NodeGroupSize(min_size=3, desired_size=2, max_size=4), "apps[0].nodes")
+    assert info.value.field == "apps[0].nodes"
