@@ -32,6 +32,9 @@ def only(template: dict[str, Any], rtype: str) -> dict[str, Any]:
 
 
 def ref_id(value: Any) -> str:
-    """The logical ID a ``{"Ref": ...}`` points to."""
-    assert isinstance(value, dict) and "Ref" in value, value
-    return str(value["Ref"])
+    """The logical ID a ``{"Ref": ...}`` or ``{"Fn::GetAtt": [id, attr]}`` points to."""
+    assert isinstance(value, dict), value
+    if "Ref" in value:
+        return str(value["Ref"])
+    assert "Fn::GetAtt" in value, value
+    return str(value["Fn::GetAtt"][0])

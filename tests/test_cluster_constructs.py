@@ -128,3 +128,30 @@ def test_node_group_size_bounds() -> None:
     with pytest.raises(ConfigError) as info:
         _check_size(NodeGroupSize(min_size=3, desired_size=2, max_size=4), "apps[0].nodes")
     assert info.value.field == "apps[0].nodes"
+
+
+def _nacl_entries(egress: ControlPlaneEgress) -> dict[str, tuple[int, bool]]:
+    stack = cdk.Stack.of(egress)
+    result = {}
+    for child in egress.network_acl.node.find_all():
+        if isinstance(child, ec2.CfnNetworkAclEntry):
+            result[stack.get_logical_id(child)] = (child.rule_number, bool(child.egress))
+    return result
+
+
+def test_removing_a_destination_renumbers_no_other_nacl_entry() -> None:
+    dests = [
+        ControlPlaneDestination(name=name, cidr=f"10.30.{200 + i}.0/24")
+        for i, name in enumerate(("oidc", "webhooks", "metrics"))
+    ]
+    before = _nacl_entries(
+        _egress(_network(), destinations=dests, api_access_cidrs=["10.30.250.0/24"])
+    )
+    after = _nacl_entries(
+        _egress(_network(), destinations=dests[1:], api_access_cidrs=["10.30.250.0/24"])
+    )
+    assert set(after) < set(before)
+    for logical_id, numbered in after.items():
+        assert before[logical_id] == numbered, logical_id
+    numbers = [(n, e) for n, e in before.values()]
+    assert len(numbers) == len(set(numbers)), "rule numbers must be unique per direction"

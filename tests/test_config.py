@@ -551,6 +551,12 @@ INVALID: list[tuple[str, str, Mutation, str]] = [
         "kyverno.image_registry",
     ),
     ("unknown app stack mode", SPA, setter("app_stacks", "auto"), "app_stacks"),
+    (
+        "app in the kyverno namespace",
+        SPA,
+        setter("apps.1.namespace", "kyverno"),
+        "apps[1].namespace",
+    ),
 ]
 
 

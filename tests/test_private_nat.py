@@ -117,6 +117,12 @@ class Network:
     """(resolved route table, route properties) of every AWS::EC2::Route."""
     gateways: dict[Ref, tuple[dict[str, Any], Subnet]]
     """Every NAT gateway: its properties and its (resolved) subnet."""
+    route_templates: dict[int, str]
+    """The template each route (by ``id`` of its properties) is defined in."""
+
+    def target(self, route: dict[str, Any], key: str) -> Ref:
+        """The resource a route's ``key`` (e.g. ``NatGatewayId``) points to, across stacks."""
+        return self.assembly.resolve(self.route_templates[id(route)], route[key])
 
     def tables(self, tier: str, owner: str | None = None) -> list[Ref]:
         return sorted(
@@ -146,15 +152,17 @@ def network(synth: Synth) -> Network:
     for (template, _), properties in assembly.all("AWS::EC2::SubnetRouteTableAssociation").items():
         table = assembly.resolve(template, properties["RouteTableId"])
         subnet_of_table[table] = subnets[assembly.resolve(template, properties["SubnetId"])]
+    all_routes = assembly.all("AWS::EC2::Route")
     routes = [
         (assembly.resolve(template, properties["RouteTableId"]), properties)
-        for (template, _), properties in assembly.all("AWS::EC2::Route").items()
+        for (template, _), properties in all_routes.items()
     ]
+    route_templates = {id(properties): template for (template, _), properties in all_routes.items()}
     gateways = {
         ref: (properties, subnets[assembly.resolve(ref[0], properties["SubnetId"])])
         for ref, properties in assembly.all("AWS::EC2::NatGateway").items()
     }
-    return Network(assembly, subnets, subnet_of_table, routes, gateways)
+    return Network(assembly, subnets, subnet_of_table, routes, gateways, route_templates)
 
 
 @pytest.fixture(scope="module")
@@ -280,7 +288,7 @@ def test_app_subnets_send_every_on_prem_cidr_to_their_groups_nat_in_the_same_az(
                 config.on_prem_cidrs
             ), app.name
             for route in routes:
-                gateway_ref = net.assembly.resolve(table[0], route["NatGatewayId"])
+                gateway_ref = net.target(route, "NatGatewayId")
                 _, nat_subnet = net.gateways[gateway_ref]
                 assert nat_subnet.owner == app.nat_group, (app.name, route)
                 assert nat_subnet.az == subnet.az, (app.name, route)
@@ -567,7 +575,7 @@ def test_secondary_cidr_and_vpn_gateway_variant() -> None:
         assert secondary_id in parent["Resources"][stack_id]["DependsOn"], ref
     for table in net.tables("nat"):
         for route in net.routes_of(table):
-            assert net.assembly.resolve(table[0], route["GatewayId"]) == (
+            assert net.target(route, "GatewayId") == (
                 net.assembly.parent,
                 vgw_id,
             )
@@ -578,7 +586,7 @@ def test_secondary_cidr_and_vpn_gateway_variant() -> None:
         )
         for route in routes:
             assert set(route) == {"RouteTableId", "DestinationCidrBlock", "NatGatewayId"}
-            _, nat_subnet = net.gateways[net.assembly.resolve(table[0], route["NatGatewayId"])]
+            _, nat_subnet = net.gateways[net.target(route, "NatGatewayId")]
             app = synth.config.app(str(net.subnet_of_table[table].owner))
             assert nat_subnet.owner == app.nat_group
             assert nat_subnet.az == net.subnet_of_table[table].az

@@ -17,7 +17,13 @@ from eks_secure.config.loader import parse_config
 from eks_secure.egress.allowlist import entries_from_template, read_assembly, write_allowlists
 from eks_secure.egress.subnet_per_app import SubnetPerApp
 from eks_secure.errors import ConfigError, ConfigErrors
-from eks_secure.k8s.kyverno import APP_LABEL
+from eks_secure.k8s.kyverno import (
+    APP_LABEL,
+    isolation_policy_name,
+    isolation_spec,
+    placement_policy_name,
+    placement_spec,
+)
 
 pytestmark = pytest.mark.xdist_group("subnet-per-app")
 
@@ -170,21 +176,16 @@ def test_namespace_is_fenced(subnet_per_app: Synth, app: str) -> None:
 
 @pytest.mark.parametrize("app", APPS)
 def test_kyverno_enforces_placement(subnet_per_app: Synth, app: str) -> None:
+    """Both policies of the app ship in its chart, built for its own name and namespace.
+
+    What the policies admit and reject is tested in ``test_kyverno_policies.py``.
+    """
     namespace = subnet_per_app.config.app(app).namespace
-    (policy,) = _objects(subnet_per_app, app, "ClusterPolicy")
-    rules = {r["name"]: r for r in policy["spec"]["rules"]}
-    assert rules["place-on-app-nodes"]["match"]["any"][0]["resources"]["namespaces"] == [namespace]
-    require = rules["require-app-nodes"]["validate"]
-    assert require["failureAction"] == "Enforce"
-    assert require["pattern"]["spec"]["nodeSelector"] == {APP_LABEL: app}
-    deny = rules["deny-foreign-pods"]
-    assert deny["validate"]["failureAction"] == "Enforce"
-    excluded = deny["exclude"]["any"][0]["resources"]["namespaces"]
-    assert namespace in excluded and "kube-system" in excluded
-    assert (
-        "resources" in deny["match"]["any"][0]
-        and "namespaces" not in deny["match"]["any"][0]["resources"]
-    )
+    policies = {p["metadata"]["name"]: p for p in _objects(subnet_per_app, app, "ClusterPolicy")}
+    assert set(policies) == {placement_policy_name(app), isolation_policy_name(app)}
+    assert policies[placement_policy_name(app)]["spec"] == placement_spec(app, namespace)
+    trusted = list(subnet_per_app.config.kyverno.trusted_namespaces)
+    assert policies[isolation_policy_name(app)]["spec"] == isolation_spec(app, namespace, trusted)
 
 
 def test_kyverno_chart_is_pinned_and_private(subnet_per_app: Synth) -> None:
@@ -308,3 +309,11 @@ def test_inline_app_stacks_keep_a_small_deployment_in_one_template() -> None:
     stack = deployment.cluster_stack
     nested = [c for c in stack.node.find_all() if isinstance(c, cdk.NestedStack)]
     assert nested == []
+
+
+@pytest.mark.parametrize("app", APPS)
+def test_placement_policy_exists_before_the_apps_nodes(subnet_per_app: Synth, app: str) -> None:
+    template = app_template(subnet_per_app, app)
+    (manifest_id,) = resources(template, "Custom::AWSCDK-EKS-KubernetesResource")
+    (nodegroup,) = resources(template, "AWS::EKS::Nodegroup").values()
+    assert manifest_id in nodegroup["DependsOn"]

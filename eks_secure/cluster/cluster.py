@@ -145,8 +145,11 @@ class SecureCluster(Construct):
             description="kubectl handler: HTTPS to the private API endpoint and VPC endpoints",
         )
         """Security group of the in-VPC kubectl handler."""
+        # HTTPS to any address: the API endpoint and interface endpoints are in the VPC, but the
+        # CloudFormation replies and ECR layers go to S3's own addresses through the gateway
+        # endpoint. Routing, not this rule, keeps the traffic private (no internet path exists).
         self.kubectl_security_group.add_egress_rule(
-            ec2.Peer.ipv4(network.vpc_cidr_block), ec2.Port.tcp(443), "API and VPC endpoints"
+            ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS: private API, VPC endpoints, S3 gateway"
         )
 
         self.cluster = eks.Cluster(
@@ -208,6 +211,9 @@ class SecureCluster(Construct):
             field="system_nodes",
         )
         """The system node group (no taint) for add-ons and platform controllers."""
+        if network.endpoints is not None:
+            # nodes bootstrap through the endpoints (ECR, S3, EC2, STS)
+            self.system_nodes.node.add_dependency(network.endpoints)
 
         self.addons = ManagedAddons(
             self,

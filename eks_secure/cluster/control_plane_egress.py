@@ -9,6 +9,7 @@ checking that every declared destination has a route.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 from collections.abc import Sequence
 
@@ -133,8 +134,10 @@ class ControlPlaneEgress(Construct):
         )
         acl = self.network_acl
         vpc_acl = ec2.AclCidr.ipv4(vpc_cidr)
-        # (first rule number, [(id, peer, inbound traffic | None, outbound traffic | None)]):
-        # each group has its own number range, so adding an entry never renumbers another group.
+        # (first rule number, [(peer id, peer, rules)]): the VPC rules are numbered from 100 in
+        # order; API clients (1000-2980) and destinations (3000-4980) get numbers derived from
+        # their names, so adding, removing or reordering entries never renumbers another one
+        # (a renumbered NACL entry is replaced, and the replacement collides with the old one).
         groups: list[tuple[int, list[tuple[str, ec2.AclCidr, list[_Rule]]]]] = [
             (
                 100,
@@ -193,21 +196,39 @@ class ControlPlaneEgress(Construct):
                 "merge destinations and api_access_cidrs into wider CIDRs, or raise the NACL "
                 "rules quota with AWS and keep the list short",
             )
+        used: dict[tuple[str, int], str] = {}
         for first, peers in groups:
-            number = {"in": first, "out": first}
+            counters = {"in": first, "out": first}
             for peer_id, peer, rules in peers:
                 for direction, name, traffic in rules:
+                    if first == 100:  # the fixed VPC rules: numbered in order
+                        number = counters[direction]
+                        counters[direction] += 10
+                    else:  # per-peer rules: numbered from the peer's name, never renumbered
+                        number = first + 10 * _stable_index(f"{peer_id}{direction}{name}", 199)
+                    if (direction, number) in used:
+                        raise ConfigError(
+                            "control_plane_egress",
+                            f"NACL rule numbers of '{peer_id}' and '{used[direction, number]}' "
+                            "collide",
+                            "rename one control-plane destination (or merge the API networks)",
+                        )
+                    used[direction, number] = peer_id
                     acl.add_entry(
                         f"{'Ingress' if direction == 'in' else 'Egress'}{name}{peer_id}",
                         cidr=peer,
                         traffic=traffic,
-                        rule_number=number[direction],
+                        rule_number=number,
                         direction=ec2.TrafficDirection.INGRESS
                         if direction == "in"
                         else ec2.TrafficDirection.EGRESS,
                         rule_action=ec2.Action.ALLOW,
                     )
-                    number[direction] += 10
+
+
+def _stable_index(key: str, modulus: int) -> int:
+    """A number in ``range(modulus)`` that depends on ``key`` alone."""
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big") % modulus
 
 
 def _id_suffix(name: str) -> str:

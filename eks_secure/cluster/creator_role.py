@@ -20,8 +20,8 @@ from eks_secure.nag import acknowledge_wildcards
 WILDCARD_REASONS: dict[str, str] = {
     "ThisClusterOnly": "eks:* is limited to this cluster's own ARNs (cluster, node groups, "
     "add-ons, access entries); the names after the cluster are chosen by EKS.",
-    "EksReadAndAccessPolicies": "read-only EKS calls and AssociateAccessPolicy take no "
-    "cluster-scoped resource the role could be limited to.",
+    "EksReadAndAccessPolicies": "read-only EKS calls (describe add-on versions, list "
+    "clusters) take no cluster-scoped resource the role could be limited to.",
     "NetworkCreateAndRead": "EC2 create/describe calls cannot be scoped to resources that do "
     "not exist yet; deletes are limited to resources tagged with this cluster.",
     "NetworkDeleteOnlyTagged": "destructive EC2 calls are allowed only on resources carrying "
@@ -32,13 +32,16 @@ WILDCARD_REASONS: dict[str, str] = {
     "flow logs.",
     "ServiceLinkedRoles": "limited by iam:AWSServiceName to the EKS-related services.",
     "OidcProvider": "OIDC provider ARNs are derived from the issuer URL EKS assigns.",
-    "Keys": "kms:CreateKey has no resource to scope to; the key policy of each key limits use.",
-    "LogGroups": "only this cluster's control-plane log group and the stack's own log groups.",
+    "CreateKeys": "kms:CreateKey has no resource to scope to; the request must carry this "
+    "cluster's eks-secure:cluster tag.",
+    "ManageThisClustersKeys": "only keys tagged with this cluster's eks-secure:cluster tag.",
+    "LogGroups": "only this cluster's control-plane log group and the stack's own log groups "
+    "(including those of the stack's Lambda functions).",
     "LogGroupsRead": "DescribeLogGroups and CreateLogDelivery take no resource ARN.",
     "KubectlHandler": "only Lambda functions CloudFormation names after this cluster's stack.",
     "NestedStacks": "only this cluster's nested stacks.",
-    "StackParameters": "SSM parameters CloudFormation names for this stack (CFN-<id>-<suffix>), "
-    "e.g. the kubectl-ready barrier aws_eks_v2 creates.",
+    "StackParameters": "SSM parameters whose names CloudFormation generates (CFN-<id>-<suffix>), "
+    "e.g. the kubectl-ready barrier aws_eks_v2 creates; the name cannot be scoped further.",
     "BootstrapAssets": "read-only access to the CDK bootstrap asset bucket and version.",
     "DriveTheClusterStack": "change sets of this cluster's stack and its nested stacks only.",
     "BootstrapAssetsAndVersion": "the CDK bootstrap asset bucket and version parameter only.",
@@ -200,7 +203,7 @@ def _creator_statements(
         iam.PolicyStatement(sid="ThisClusterOnly", actions=["eks:*"], resources=eks_resources),
         iam.PolicyStatement(
             sid="EksReadAndAccessPolicies",
-            actions=["eks:Describe*", "eks:List*", "eks:AssociateAccessPolicy"],
+            actions=["eks:Describe*", "eks:List*"],
             resources=["*"],
         ),
         iam.PolicyStatement(
@@ -305,9 +308,14 @@ def _creator_statements(
             resources=[f"{arn}:iam::{stack.account}:oidc-provider/*"],
         ),
         iam.PolicyStatement(
-            sid="Keys",
+            sid="CreateKeys",
+            actions=["kms:CreateKey", "kms:TagResource"],
+            resources=["*"],
+            conditions={"StringEquals": {"aws:RequestTag/eks-secure:cluster": cluster_name}},
+        ),
+        iam.PolicyStatement(
+            sid="ManageThisClustersKeys",
             actions=[
-                "kms:CreateKey",
                 "kms:CreateAlias",
                 "kms:DeleteAlias",
                 "kms:DescribeKey",
@@ -315,12 +323,12 @@ def _creator_statements(
                 "kms:GetKeyPolicy",
                 "kms:GetKeyRotationStatus",
                 "kms:PutKeyPolicy",
-                "kms:TagResource",
                 "kms:CreateGrant",
                 "kms:ListResourceTags",
                 "kms:ScheduleKeyDeletion",
             ],
             resources=["*"],
+            conditions=tag_condition,
         ),
         iam.PolicyStatement(
             sid="LogGroups",
@@ -328,6 +336,7 @@ def _creator_statements(
             resources=[
                 f"{arn}:logs:{region_account}:log-group:/aws/eks/{cluster_name}/*",
                 f"{arn}:logs:{region_account}:log-group:{cluster_stack_name}-*",
+                f"{arn}:logs:{region_account}:log-group:/aws/lambda/{cluster_stack_name}-*",
             ],
         ),
         iam.PolicyStatement(
@@ -405,7 +414,13 @@ def _deployer_statements(
         ),
         iam.PolicyStatement(
             sid="BootstrapAssetsAndVersion",
-            actions=["s3:GetObject", "s3:PutObject", "s3:ListBucket", "ssm:GetParameter"],
+            actions=[
+                "s3:GetObject",
+                "s3:PutObject",
+                "s3:ListBucket",
+                "ssm:GetParameter",
+                "ssm:GetParameters",
+            ],
             resources=[
                 f"{arn}:s3:::cdk-*-assets-{stack.account}-{stack.region}",
                 f"{arn}:s3:::cdk-*-assets-{stack.account}-{stack.region}/*",

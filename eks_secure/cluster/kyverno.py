@@ -21,25 +21,38 @@ CONTROLLERS = (
 )
 
 
+def ecr_registry(stack: cdk.Stack) -> str:
+    """The private ECR registry of the deployment's own account and region."""
+    return f"{stack.account}.dkr.ecr.{stack.region}.{stack.url_suffix}"
+
+
 def default_chart_repository(stack: cdk.Stack) -> str:
-    """The ECR OCI repository of the deployment's own account and region."""
-    return f"oci://{stack.account}.dkr.ecr.{stack.region}.{stack.url_suffix}/eks-secure/kyverno"
+    """Where the chart is pulled from by default: ``oci://<ECR>/eks-secure/kyverno``."""
+    return f"oci://{ecr_registry(stack)}/eks-secure/kyverno"
 
 
-def kyverno_values(image_registry: str | None) -> dict[str, Any]:
-    """Helm values: controllers on the system nodes, HA admission controller, optional mirror."""
+def default_image_registry(stack: cdk.Stack) -> str:
+    """Where the images are pulled from by default: ``<ECR>/eks-secure`` (a mirror)."""
+    return f"{ecr_registry(stack)}/eks-secure"
+
+
+def kyverno_values(image_registry: str) -> dict[str, Any]:
+    """Helm values: controllers on the system nodes, HA admission controller, image mirror."""
     values: dict[str, Any] = {
         controller: {"nodeSelector": {SYSTEM_NODE_LABEL: "system"}} for controller in CONTROLLERS
     }
     values["admissionController"]["replicas"] = 3
     values["admissionController"]["podDisruptionBudget"] = {"enabled": True, "minAvailable": 1}
-    if image_registry:
-        values["global"] = {"image": {"registry": image_registry}}
+    values["global"] = {"image": {"registry": image_registry}}
     return values
 
 
 class KyvernoInstall(Construct):
     """Kyverno from a pinned chart on the system node group.
+
+    A private cluster reaches no public registry: by default the chart comes from
+    ``oci://<account>.dkr.ecr.<region>.amazonaws.com/eks-secure/kyverno`` and the images from
+    ``<account>.dkr.ecr.<region>.amazonaws.com/eks-secure/...`` (mirror them there first).
 
     :param cluster: the cluster to install into.
     :param settings: chart source, version and image mirror.
@@ -54,7 +67,11 @@ class KyvernoInstall(Construct):
         settings: KyvernoSettings,
     ) -> None:
         super().__init__(scope, id)
-        repository = settings.chart_repository or default_chart_repository(cdk.Stack.of(self))
+        self.trusted_namespaces: tuple[str, ...] = settings.trusted_namespaces
+        """Namespaces exempt from the isolation policies (node agents)."""
+        stack = cdk.Stack.of(self)
+        repository = settings.chart_repository or default_chart_repository(stack)
+        image_registry = settings.image_registry or default_image_registry(stack)
         self.chart = eks.HelmChart(
             self,
             "Chart",
@@ -68,7 +85,7 @@ class KyvernoInstall(Construct):
             wait=True,
             atomic=True,
             timeout=cdk.Duration.minutes(15),
-            values=kyverno_values(settings.image_registry),
+            values=kyverno_values(image_registry),
         )
         """The Helm release; policies must depend on it (their CRDs come with it)."""
         self.chart.node.add_dependency(cluster.system_nodes.nodegroup)

@@ -79,6 +79,8 @@ SUBNET_KEYS: dict[str, str] = {
 }
 KNOWN_ADDONS = ("coredns", "eks-pod-identity-agent", "kube-proxy", "vpc-cni")
 RESERVED_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
+PLATFORM_NAMESPACES = ("eks-secure-system", "kyverno")
+"""Namespaces eks-secure itself uses; no app may take them."""
 APP_PATTERNS = ("subnet-per-app", "private-nat")
 """Patterns that exist to give apps fixed egress IPs towards on-premises."""
 
@@ -453,6 +455,17 @@ class _Parser:
                         f"no app uses NAT group '{name}'",
                         f"{_suggest(name, sorted(groups))}name a group some app's nat_group "
                         f"uses ({', '.join(sorted(groups)) or 'none yet'}), or remove it",
+                    )
+
+        if kyverno is not None and apps is not None:
+            for i, trusted in enumerate(kyverno.trusted_namespaces):
+                owners = [a.name for a in apps if a.namespace == trusted]
+                if owners:
+                    self.error(
+                        f"kyverno.trusted_namespaces[{i}]",
+                        f"'{trusted}' is the namespace of app {owners[0]}; pods of a trusted "
+                        "namespace may run on every app's nodes",
+                        "trust only node-agent namespaces (e.g. kube-system), not app namespaces",
                     )
 
         if self.errors:
@@ -1045,7 +1058,9 @@ class _Parser:
         if value is None:
             return defaults
         entries = self.mapping(
-            value, field, ("chart_repository", "chart_version", "image_registry")
+            value,
+            field,
+            ("chart_repository", "chart_version", "image_registry", "trusted_namespaces"),
         )
         if entries is None:
             return None
@@ -1086,10 +1101,25 @@ class _Parser:
                 "a semantic version (no leading v)",
                 defaults.chart_version,
             )
+        trusted: tuple[str, ...] = defaults.trusted_namespaces
+        if entries.get("trusted_namespaces") is not None:
+            path = f"{field}.trusted_namespaces"
+            items = self.sequence(entries["trusted_namespaces"], path, "[kube-system]")
+            names = [
+                self.label(item, f"{path}[{i}]", "kube-system")
+                for i, item in enumerate(items or [])
+            ]
+            if items is None or any(n is None for n in names):
+                valid = False
+            else:
+                trusted = tuple(n for n in names if n is not None)
         if not valid or version is None:
             return None
         return KyvernoSettings(
-            chart_repository=repository, chart_version=version, image_registry=registry
+            chart_repository=repository,
+            chart_version=version,
+            image_registry=registry,
+            trusted_namespaces=trusted,
         )
 
     def app_stacks(self, value: object) -> str | None:
@@ -1205,6 +1235,12 @@ class _Parser:
                 f"{field}.namespace" if "namespace" in entries else f"{field}.name",
                 f"namespace '{namespace}' is reserved for Kubernetes itself",
                 "use a namespace of the app's own (not default or kube-*)",
+            )
+        elif namespace in PLATFORM_NAMESPACES:
+            self.error(
+                f"{field}.namespace" if "namespace" in entries else f"{field}.name",
+                f"namespace '{namespace}' belongs to the eks-secure platform",
+                f"use a namespace of the app's own (not {' or '.join(PLATFORM_NAMESPACES)})",
             )
         slot: int | None = None
         if entries.get("slot") is not None:

@@ -101,7 +101,10 @@ class KyvernoSettings:
     chart_version: str = "3.5.2"
     """Pinned chart version."""
     image_registry: str | None = None
-    """Registry the Kyverno images are pulled from (an ECR mirror); default: the chart's."""
+    """Registry the Kyverno images are pulled from; default: the deployment's own ECR
+    (``<account>.dkr.ecr.<region>.amazonaws.com/eks-secure``), where they must be mirrored."""
+    trusted_namespaces: tuple[str, ...] = ("kube-system",)
+    """Namespaces whose pods (node agents such as DaemonSets) may run on every app's nodes."""
 
 
 @dataclass(frozen=True)

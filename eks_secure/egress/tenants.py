@@ -66,8 +66,9 @@ class AppTenant(Construct):
         )
         """Where the app's resources live: its nested stack, or this construct."""
         slot = cluster.network.plan.app(tenant.name)
+        subnets_scope = Construct(self.container, "Subnets")
         self.subnets: list[ec2.ISubnet] = cluster.network.add_subnets(
-            Construct(self.container, "Subnets"), slot, route_on_prem=route_on_prem
+            subnets_scope, slot, route_on_prem=route_on_prem
         )
         """The app's dedicated subnets, one per AZ."""
         self.nodes = HardenedNodegroup(
@@ -83,12 +84,17 @@ class AppTenant(Construct):
             field=f"{tenant.field}.nodes",
         )
         """The app's node group: label and NoSchedule taint ``eks-secure.io/app=<name>``."""
+        # Nodes bootstrap through the VPC endpoints and need their subnets' route tables (S3).
+        self.nodes.node.add_dependency(subnets_scope)
+        if cluster.network.endpoints is not None:
+            self.nodes.node.add_dependency(cluster.network.endpoints)
         self.chart = TenantChart(
             cluster.cdk8s_app,
             f"tenant-{tenant.name}",
             tenant=tenant,
             egress_cidrs=egress_cidrs,
             placement=True,
+            trusted_namespaces=kyverno.trusted_namespaces,
             admin_group=ADMIN_GROUP,
         )
         """Namespace, RBAC, quota, NetworkPolicies and placement policy of the app."""
@@ -96,7 +102,8 @@ class AppTenant(Construct):
             f"Tenant{camel(tenant.name)}", self.chart, scope=self.container
         )
         self.manifest.node.add_dependency(kyverno.chart)
-        self.manifest.node.add_dependency(self.nodes.nodegroup)
+        # The placement policy must exist before any node that could carry the app's identity.
+        self.nodes.nodegroup.node.add_dependency(self.manifest)
 
 
 class DedicatedNodesPattern(EgressPattern):

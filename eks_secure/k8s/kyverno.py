@@ -1,17 +1,28 @@
 """Kyverno policies that make a node group (and so its subnet) a trustworthy app identity.
 
 When the firewall trusts a subnet, it trusts the scheduler: a pod of another team that tolerates
-app X's taint and selects app X's nodes would leave with app X's source IP. Per app, one
-``ClusterPolicy`` (Enforce) therefore
+app X's taint and selects app X's nodes would leave with app X's source IP. Per app, two
+``ClusterPolicy`` objects (all rules ``Enforce``):
 
-1. mutates every pod of the app's namespace onto the app's nodes (nodeSelector + toleration),
-2. rejects a pod of that namespace that is not placed there, and
-3. rejects a pod of any other namespace (``kube-system`` node agents excepted) that tolerates the
-   app's taint, tolerates every taint, or selects the app's nodes by nodeSelector or affinity.
+``eks-secure-placement-<app>`` (pods of the app's namespace)
+    mutates every new pod onto the app's nodes (nodeSelector + toleration) and rejects one that
+    is not placed there. Its JSON patch rule turns Kyverno's autogen off for this policy, so it is
+    declared explicitly: the mutation happens on the pods themselves.
+
+``eks-secure-isolation-<app>`` (pods of every other namespace, trusted ones excepted)
+    rejects a pod that selects the app's nodes (nodeSelector or required node affinity),
+    tolerates the app's taint, tolerates every taint, or is created already bound to a node
+    (``spec.nodeName`` skips the scheduler, and the kubelet does not enforce NoSchedule). Autogen
+    stays on, so Deployments, DaemonSets, Jobs... are rejected when they are applied.
+
+Pods of the *trusted namespaces* (default ``kube-system``: vpc-cni, kube-proxy, the pod identity
+agent) must run on every node and are exempt from the isolation policy.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from typing import Any
 
 import cdk8s
@@ -22,12 +33,19 @@ APP_LABEL = "eks-secure.io/app"
 """Node label and taint key carrying the app name."""
 
 TRUSTED_NAMESPACES: tuple[str, ...] = ("kube-system",)
-"""Namespaces whose pods (node agents: vpc-cni, kube-proxy, ...) may run on every node."""
+"""Default namespaces whose pods (node agents) may run on every node."""
+
+AUTOGEN_ANNOTATION = "pod-policies.kyverno.io/autogen-controllers"
 
 
 def placement_policy_name(app: str) -> str:
-    """Name of app ``app``'s placement ClusterPolicy."""
+    """Name of app ``app``'s placement ClusterPolicy (pods of its namespace)."""
     return f"eks-secure-placement-{app}"
+
+
+def isolation_policy_name(app: str) -> str:
+    """Name of app ``app``'s isolation ClusterPolicy (pods of every other namespace)."""
+    return f"eks-secure-isolation-{app}"
 
 
 def app_toleration(app: str) -> dict[str, str]:
@@ -35,41 +53,77 @@ def app_toleration(app: str) -> dict[str, str]:
     return {"key": APP_LABEL, "operator": "Equal", "value": app, "effect": "NoSchedule"}
 
 
-def _pods(namespaces: list[str] | None = None) -> dict[str, Any]:
+def _pods(namespaces: Sequence[str] = (), operations: Sequence[str] = ()) -> dict[str, Any]:
     resources: dict[str, Any] = {"kinds": ["Pod"]}
     if namespaces:
-        resources["namespaces"] = namespaces
+        resources["namespaces"] = list(namespaces)
+    if operations:
+        resources["operations"] = list(operations)
     return {"any": [{"resources": resources}]}
+
+
+def tolerates_app(app: str) -> str:
+    """JMESPath (Kyverno variable) that counts the pod's tolerations of app ``app``'s taint."""
+    return (
+        f"{{{{ request.object.spec.tolerations[?key=='{APP_LABEL}' && value=='{app}'] "
+        "| length(@) }}"
+    )
+
+
+def isolation_conditions(app: str) -> list[dict[str, Any]]:
+    """Deny conditions (any) for a pod outside app ``app``'s namespace."""
+    affinity = (
+        "request.object.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution"
+        f".nodeSelectorTerms[].matchExpressions[?key=='{APP_LABEL}'][].values[]"
+    )
+    return [
+        {
+            "key": f"{{{{ request.object.spec.nodeSelector.\"{APP_LABEL}\" || '' }}}}",
+            "operator": "Equals",
+            "value": app,
+        },
+        {
+            "key": (
+                f"{{{{ request.object.spec.tolerations[?key=='{APP_LABEL}'].value || `[]` }}}}"
+            ),
+            "operator": "AnyIn",
+            "value": [app],
+        },
+        {
+            "key": (
+                "{{ request.object.spec.tolerations[?operator=='Exists' && "
+                f"(!key || key=='{APP_LABEL}')] | length(@) }}}}"
+            ),
+            "operator": "GreaterThan",
+            "value": 0,
+        },
+        {
+            "key": f"{{{{ {affinity} || `[]` }}}}",
+            "operator": "AnyIn",
+            "value": [app],
+        },
+    ]
 
 
 def placement_spec(app: str, namespace: str) -> dict[str, Any]:
     """The ``spec`` of app ``app``'s placement ClusterPolicy."""
-    selector_key = f'request.object.spec.nodeSelector."{APP_LABEL}"'
-    affinity_values = (
-        "request.object.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution"
-        f".nodeSelectorTerms[].matchExpressions[?key=='{APP_LABEL}'][].values[]"
-    )
+    add_toleration = [{"op": "add", "path": "/spec/tolerations/-", "value": app_toleration(app)}]
     return {
         "background": True,
         "rules": [
             {
                 "name": "place-on-app-nodes",
                 "match": _pods([namespace]),
-                "mutate": {
-                    "patchStrategicMerge": {"spec": {"nodeSelector": {APP_LABEL: app}}},
-                },
+                "mutate": {"patchStrategicMerge": {"spec": {"nodeSelector": {APP_LABEL: app}}}},
             },
             {
                 "name": "tolerate-app-taint",
                 "match": _pods([namespace]),
-                "mutate": {
-                    "patchesJson6902": (
-                        "- op: add\n"
-                        "  path: /spec/tolerations/-\n"
-                        f"  value: {{key: {APP_LABEL}, operator: Equal, value: {app}, "
-                        "effect: NoSchedule}\n"
-                    )
+                "preconditions": {
+                    "all": [{"key": tolerates_app(app), "operator": "Equals", "value": 0}]
                 },
+                # JSON (valid YAML) so an app name like "on" or "123" stays a string
+                "mutate": {"patchesJson6902": json.dumps(add_toleration)},
             },
             {
                 "name": "require-app-nodes",
@@ -85,39 +139,42 @@ def placement_spec(app: str, namespace: str) -> dict[str, Any]:
                     },
                 },
             },
+        ],
+    }
+
+
+def isolation_spec(app: str, namespace: str, trusted: Sequence[str]) -> dict[str, Any]:
+    """The ``spec`` of app ``app``'s isolation ClusterPolicy."""
+    exempt = [namespace, *trusted]
+    return {
+        "background": True,
+        "rules": [
             {
                 "name": "deny-foreign-pods",
                 "match": _pods(),
-                "exclude": _pods([namespace, *TRUSTED_NAMESPACES]),
+                "exclude": _pods(exempt),
                 "validate": {
                     "failureAction": "Enforce",
                     "message": f"only pods of namespace {namespace} may use app {app}'s nodes",
+                    "deny": {"conditions": {"any": isolation_conditions(app)}},
+                },
+            },
+            {
+                "name": "deny-direct-node-binding",
+                "match": _pods(operations=["CREATE"]),
+                "exclude": _pods(exempt),
+                "validate": {
+                    "failureAction": "Enforce",
+                    "message": "pods may not be created bound to a node (spec.nodeName skips "
+                    "the scheduler and the taints of dedicated app nodes)",
                     "deny": {
                         "conditions": {
                             "any": [
                                 {
-                                    "key": f"{{{{ {selector_key} || '' }}}}",
-                                    "operator": "Equals",
-                                    "value": app,
-                                },
-                                {
-                                    "key": "{{ request.object.spec.tolerations[?key=="
-                                    f"'{APP_LABEL}'].value || `[]` }}}}",
-                                    "operator": "AnyIn",
-                                    "value": [app],
-                                },
-                                {
-                                    "key": "{{ request.object.spec.tolerations[?operator=="
-                                    f"'Exists' && (key==null || key=='' || key=='{APP_LABEL}')]"
-                                    " | length(@) }}",
-                                    "operator": "GreaterThan",
-                                    "value": 0,
-                                },
-                                {
-                                    "key": f"{{{{ {affinity_values} || `[]` }}}}",
-                                    "operator": "AnyIn",
-                                    "value": [app],
-                                },
+                                    "key": "{{ request.object.spec.nodeName || '' }}",
+                                    "operator": "NotEquals",
+                                    "value": "",
+                                }
                             ]
                         }
                     },
@@ -127,9 +184,15 @@ def placement_spec(app: str, namespace: str) -> dict[str, Any]:
     }
 
 
-def placement_policy(scope: cdk8s.Chart, app: str, namespace: str) -> cdk8s.ApiObject:
-    """Add app ``app``'s placement ClusterPolicy to ``scope``."""
-    return custom_resource(
+def placement_policies(
+    scope: cdk8s.Chart,
+    app: str,
+    namespace: str,
+    *,
+    trusted_namespaces: Sequence[str] = TRUSTED_NAMESPACES,
+) -> tuple[cdk8s.ApiObject, cdk8s.ApiObject]:
+    """Add app ``app``'s placement and isolation ClusterPolicies to ``scope``."""
+    placement = custom_resource(
         scope,
         f"ClusterPolicy:{placement_policy_name(app)}",
         api_version="kyverno.io/v1",
@@ -138,3 +201,14 @@ def placement_policy(scope: cdk8s.Chart, app: str, namespace: str) -> cdk8s.ApiO
         spec=placement_spec(app, namespace),
         labels={APP_LABEL: app},
     )
+    placement.metadata.add_annotation(AUTOGEN_ANNOTATION, "none")
+    isolation = custom_resource(
+        scope,
+        f"ClusterPolicy:{isolation_policy_name(app)}",
+        api_version="kyverno.io/v1",
+        kind="ClusterPolicy",
+        name=isolation_policy_name(app),
+        spec=isolation_spec(app, namespace, trusted_namespaces),
+        labels={APP_LABEL: app},
+    )
+    return placement, isolation

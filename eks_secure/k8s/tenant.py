@@ -10,7 +10,7 @@ from cdk8s_plus_27 import k8s
 from eks_secure.egress.contract import Tenant
 from eks_secure.k8s import policies
 from eks_secure.k8s.baseline import bind_group, managed_namespace
-from eks_secure.k8s.kyverno import APP_LABEL, placement_policy
+from eks_secure.k8s.kyverno import APP_LABEL, TRUSTED_NAMESPACES, placement_policies
 
 ON_PREM_POLICY = "allow-on-prem"
 APP_BINDING = "eks-secure-app-team"
@@ -40,11 +40,14 @@ class TenantChart(cdk8s.Chart):
     * RoleBinding of the app team's group ``eks-secure:app:<name>`` to ``edit``;
     * ResourceQuota and LimitRange;
     * NetworkPolicy ``allow-on-prem``: egress to ``egress_cidrs`` on the app's ports only;
-    * with ``placement`` on: the Kyverno ClusterPolicy pinning the app to its own nodes.
+    * with ``placement`` on: the Kyverno ClusterPolicies pinning the app to its own nodes and
+      keeping every other namespace's pods off them.
 
     :param tenant: the app.
     :param egress_cidrs: where the app's pods may connect (default: the app's destinations).
-    :param placement: add the Kyverno placement policy (patterns with a node group per app).
+    :param placement: add the Kyverno placement and isolation policies (patterns with a node
+        group per app).
+    :param trusted_namespaces: namespaces whose pods (node agents) may run on the app's nodes.
     :param admin_group: platform admins' group (bound to ``admin`` in the namespace).
     """
 
@@ -56,6 +59,7 @@ class TenantChart(cdk8s.Chart):
         tenant: Tenant,
         egress_cidrs: Sequence[str] | None = None,
         placement: bool = True,
+        trusted_namespaces: Sequence[str] = TRUSTED_NAMESPACES,
         admin_group: str,
         quota: Mapping[str, str] = DEFAULT_QUOTA,
     ) -> None:
@@ -95,4 +99,4 @@ class TenantChart(cdk8s.Chart):
         if cidrs:
             policies.allow_egress_to_cidrs(self, ns, ON_PREM_POLICY, cidrs, tenant.ports)
         if placement:
-            placement_policy(self, tenant.name, ns)
+            placement_policies(self, tenant.name, ns, trusted_namespaces=trusted_namespaces)

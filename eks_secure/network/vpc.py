@@ -270,6 +270,18 @@ class SecureVpc(Construct):
             cidr_block=planned.cidr,
             map_public_ip_on_launch=False,
         )
+        cfn = subnet.node.default_child
+        assert isinstance(cfn, ec2.CfnSubnet)
+        self._describe_subnet(cfn, planned)
+        return subnet
+
+    def _subnet_name(self, planned: SubnetPlan) -> str:
+        if planned.tier in ("app", "nat"):
+            return f"{self._name_prefix}-{planned.tier}-{planned.owner}-{planned.az}"
+        return f"{self._name_prefix}-{planned.tier}-{planned.az}"
+
+    def _describe_subnet(self, subnet: ec2.CfnSubnet, planned: SubnetPlan) -> None:
+        """Tags, the explicit-AZ acknowledgment and the secondary-CIDR dependency of a subnet."""
         cdk.Validations.of(subnet).acknowledge(
             cdk.Acknowledgment(
                 id="CloudFormation-Validate::W3010",
@@ -283,30 +295,27 @@ class SecureVpc(Construct):
             and secondary is not None
             and ipaddress.IPv4Network(planned.cidr).subnet_of(ipaddress.IPv4Network(secondary))
         ):
-            subnet.node.add_dependency(self.secondary_cidr_block)
+            subnet.add_dependency(self.secondary_cidr_block)
         tags = cdk.Tags.of(subnet)
         tags.add(TIER_TAG, planned.tier)
         if planned.tier == "app":
             tags.add(APP_TAG, planned.owner)
-            name = f"{self._name_prefix}-app-{planned.owner}-{planned.az}"
         elif planned.tier == "nat":
             tags.add(NAT_GROUP_TAG, planned.owner)
-            name = f"{self._name_prefix}-nat-{planned.owner}-{planned.az}"
-        else:
-            name = f"{self._name_prefix}-{planned.tier}-{planned.az}"
-        tags.add("Name", name)
-        return subnet
+        tags.add("Name", self._subnet_name(planned))
 
     def add_subnets(
         self, scope: Construct, slot: SlotPlan, *, route_on_prem: bool = True
     ) -> list[ec2.ISubnet]:
         """Create the subnets of an app or NAT group inside ``scope`` (one per AZ) and return them.
 
-        IDs are ``slot.subnets[i].construct_id`` (``Subnet1`` ...), so ``scope`` must be unique to
-        the app or NAT group (its own scope or nested stack). Each subnet gets its own route
-        table, the S3 gateway endpoint association, the tier/owner tags and, unless
-        ``route_on_prem`` is false (a pattern that routes on-prem traffic differently, e.g.
-        through a NAT gateway), static on-prem routes.
+        Each subnet (``scope/Subnet<n>/Subnet``, its route-table association and, unless
+        ``route_on_prem`` is false, its static on-prem routes) lives in ``scope``, usually the
+        app's or group's own nested stack. Its **route table** lives here, in the VPC's stack, and
+        is associated with the S3 gateway endpoint from the start: the endpoint never waits for a
+        nested stack, so system nodes, the kubectl handler and Kyverno reach S3 (ECR layers,
+        CloudFormation replies) on the first deploy. Depend on ``scope`` to wait for the subnets,
+        their associations and routes (node groups must).
         """
         if slot not in (*self.plan.apps, *self.plan.nat_groups):
             raise ConfigError(
@@ -314,11 +323,40 @@ class SecureVpc(Construct):
                 f"'{slot.name}' is not an app or NAT group of this VPC's plan",
                 "pass a slot from the same NetworkPlan (plan.app(name) / plan.nat_group(name))",
             )
-        created = [self._subnet(scope, planned) for planned in slot.subnets]
-        if route_on_prem and self.on_prem_routing is not None:
-            for subnet in created:
-                self.on_prem_routing.route_to_on_prem(subnet, subnet)
-        subnets: list[ec2.ISubnet] = [*created]
+        tier = slot.subnets[0].tier
+        tables = Construct(self, f"RouteTables-{tier}-{slot.name}")
+        subnets: list[ec2.ISubnet] = []
+        for planned in slot.subnets:
+            table = ec2.CfnRouteTable(tables, planned.construct_id, vpc_id=self.vpc.vpc_id)
+            cdk.Tags.of(table).add("Name", self._subnet_name(planned))
+            cdk.Tags.of(table).add(TIER_TAG, planned.tier)
+            subnet_scope = Construct(scope, planned.construct_id)
+            cfn_subnet = ec2.CfnSubnet(
+                subnet_scope,
+                "Subnet",
+                vpc_id=self.vpc.vpc_id,
+                availability_zone=planned.az,
+                cidr_block=planned.cidr,
+                map_public_ip_on_launch=False,
+            )
+            self._describe_subnet(cfn_subnet, planned)
+            ec2.CfnSubnetRouteTableAssociation(
+                subnet_scope,
+                "RouteTableAssociation",
+                subnet_id=cfn_subnet.attr_subnet_id,
+                route_table_id=table.attr_route_table_id,
+            )
+            subnet = ec2.Subnet.from_subnet_attributes(
+                subnet_scope,
+                "Reference",
+                subnet_id=cfn_subnet.attr_subnet_id,
+                availability_zone=planned.az,
+                ipv4_cidr_block=planned.cidr,
+                route_table_id=table.attr_route_table_id,
+            )
+            if route_on_prem and self.on_prem_routing is not None:
+                self.on_prem_routing.route_to_on_prem(subnet_scope, subnet)
+            subnets.append(subnet)
         if self.endpoints is not None:
             self.endpoints.associate_route_tables(self.route_tables_for(subnets))
         return subnets
