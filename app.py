@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import aws_cdk as cdk
@@ -19,10 +20,18 @@ def main() -> int:
     try:
         config = config_from_context(app)
         build(app, config)
+        assembly = app.synth()
     except ConfigError as exc:
         print(f"eks-secure: invalid configuration\n{exc}", file=sys.stderr)
         return 1
-    assembly = app.synth()
+    except Exception as exc:  # a jsii/CDK error: say what failed, keep the trace for debugging
+        if os.environ.get("EKS_SECURE_DEBUG"):
+            raise
+        print(
+            f"eks-secure: synthesis failed: {exc}\n(set EKS_SECURE_DEBUG=1 for the stack trace)",
+            file=sys.stderr,
+        )
+        return 1
     write_allowlists(assembly.directory)
     return 0
 

@@ -150,6 +150,7 @@ def test_addons_are_pinned_with_network_policy_on(base: Synth) -> None:
     assert set(addons) == {"vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent"}
     for addon in addons.values():
         assert addon["AddonVersion"].startswith("v")
+        assert addon["ResolveConflicts"] == "OVERWRITE"
     config = json.loads(addons["vpc-cni"]["ConfigurationValues"])
     assert config["enableNetworkPolicy"] == "true"
 
@@ -196,6 +197,24 @@ def test_control_plane_security_group_egress_is_explicit(base: Synth) -> None:
     for dest in base.config.control_plane_egress:
         assert (dest.cidr, dest.port) in destinations
     assert all(e["CidrIp"] != "0.0.0.0/0" for e in egress)
+
+
+def test_kubectl_handler_can_reach_s3_through_the_gateway_endpoint(base: Synth) -> None:
+    """Custom-resource replies and ECR layers go to S3's own addresses (gateway endpoint)."""
+    template = base.cluster_template
+    sg = base.deployment.cluster_stack.secure_cluster.kubectl_security_group
+    sg_id = base.deployment.cluster_stack.get_logical_id(sg.node.default_child)
+    egress = template["Resources"][sg_id]["Properties"]["SecurityGroupEgress"]
+    assert {(e["CidrIp"], e["FromPort"], e["ToPort"]) for e in egress} == {("0.0.0.0/0", 443, 443)}
+    for route in props(template, "AWS::EC2::Route"):
+        assert route["DestinationCidrBlock"] != "0.0.0.0/0", "no path to the internet exists"
+
+
+def test_nodes_start_only_after_the_vpc_endpoints(base: Synth) -> None:
+    template = base.cluster_template
+    (nodegroup,) = resources(template, "AWS::EKS::Nodegroup").values()
+    endpoints = set(resources(template, "AWS::EC2::VPCEndpoint"))
+    assert endpoints <= set(nodegroup["DependsOn"])
 
 
 def test_kubectl_handler_runs_in_private_subnets(base: Synth) -> None:

@@ -552,6 +552,33 @@ INVALID: list[tuple[str, str, Mutation, str]] = [
     ),
     ("unknown app stack mode", SPA, setter("app_stacks", "auto"), "app_stacks"),
     (
+        "app names differ only in hyphens",
+        SPA,
+        setter("apps.2.name", "payment-sapi"),
+        "apps[2].name",
+    ),
+    (
+        "break-glass role listed as admin",
+        BASE,
+        setter(
+            "admin_role_arns",
+            ["arn:aws:iam::111111111111:role/eks-secure/payments-prod-break-glass"],
+        ),
+        "admin_role_arns[0]",
+    ),
+    (
+        "two roles with one name",
+        BASE,
+        setter("viewer_role_arns", ["arn:aws:iam::222222222222:role/platform-admin"]),
+        "viewer_role_arns[0]",
+    ),
+    (
+        "trusting an app namespace",
+        SPA,
+        setter("kyverno", {"trusted_namespaces": ["kube-system", "ledger-core"]}),
+        "kyverno.trusted_namespaces[1]",
+    ),
+    (
         "app in the kyverno namespace",
         SPA,
         setter("apps.1.namespace", "kyverno"),

@@ -266,10 +266,13 @@ def test_app_name_not_dns_1123() -> None:
 
 def test_subnet_size_that_does_not_fit() -> None:
     data = load_example("subnet-per-app")
-    data["vpc_cidr"] = "10.20.0.0/22"
-    data["subnets"] = {"app_prefix": 24}
-    fields = _errors(data)
-    assert any(f in fields for f in ("vpc_cidr", "apps", "subnets.app_prefix")), fields
+    data["vpc_cidr"] = "10.20.0.0/20"
+    data["subnets"] = {"app_prefix": 23}
+    with pytest.raises(ConfigError) as info:
+        parse_config(data)
+    assert _errors(data) == ("apps",)
+    assert "only 1 fit" in info.value.problem
+    assert "subnets.app_prefix" in info.value.fix
 
 
 def test_too_many_apps_for_the_subnet_quota() -> None:
@@ -317,3 +320,26 @@ def test_placement_policy_exists_before_the_apps_nodes(subnet_per_app: Synth, ap
     (manifest_id,) = resources(template, "Custom::AWSCDK-EKS-KubernetesResource")
     (nodegroup,) = resources(template, "AWS::EKS::Nodegroup").values()
     assert manifest_id in nodegroup["DependsOn"]
+
+
+def test_every_resource_with_tags_carries_the_cluster_tag_nested_too(subnet_per_app: Synth) -> None:
+    checked = 0
+    for name, template in subnet_per_app.templates.items():
+        for logical_id, resource in template["Resources"].items():
+            tags = resource.get("Properties", {}).get("Tags")
+            if isinstance(tags, list):
+                assert {"Key": "eks-secure:cluster", "Value": "payments-prod"} in tags, (
+                    name,
+                    logical_id,
+                )
+            elif isinstance(tags, dict):  # map-form tags (node groups, SSM parameters)
+                assert tags.get("eks-secure:cluster") == "payments-prod", (name, logical_id)
+            else:
+                continue
+            checked += 1
+    nested = [n for n in subnet_per_app.templates if n.endswith(".nested.template.json")]
+    assert nested and checked > 60
+    for name in nested:
+        nodegroups = resources(subnet_per_app.templates[name], "AWS::EKS::Nodegroup")
+        for nodegroup in nodegroups.values():
+            assert nodegroup["Properties"]["Tags"]["eks-secure:cluster"] == "payments-prod"

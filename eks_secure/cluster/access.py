@@ -15,6 +15,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from eks_secure.cluster.jsii_types import as_icluster
+from eks_secure.errors import ConfigError
 
 CLUSTER_ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
 VIEW_POLICY = "AmazonEKSViewPolicy"
@@ -63,6 +64,12 @@ class AccessEntries(Construct):
         policy: str,
         group: str | None,
     ) -> None:
+        if self.node.try_find_child(id) is not None:
+            raise ConfigError(
+                "AccessEntries.admin_roles",
+                f"two roles map to the access entry ID '{id}' (same role name)",
+                "use roles with distinct names; EKS also allows one entry per principal",
+            )
         entry = eks.AccessEntry(
             self,
             id,

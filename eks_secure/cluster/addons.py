@@ -95,6 +95,11 @@ class ManagedAddons(Construct):
                 configuration_values=config,
                 preserve_on_delete=False,
             )
+            cfn = self.addons[name].node.default_child
+            assert isinstance(cfn, eks.CfnAddon)
+            # EKS installs self-managed vpc-cni, kube-proxy and coredns at creation; the managed
+            # add-on (with our configuration) must take their fields over, not fail on them.
+            cfn.resolve_conflicts = "OVERWRITE"
 
 
 def _construct_id(name: str) -> str:

@@ -405,6 +405,7 @@ class _Parser:
             "break_glass_trusted_arns",
             ("role", "user", "root"),
         )
+        self.check_access_principals(admins or (), viewers or (), cluster_name)
         admin_set = set(admins or ())
         for i, arn in enumerate(viewers or ()):
             if arn in admin_set:
@@ -498,6 +499,29 @@ class _Parser:
             tags=tags or (),
             app_stacks=app_stacks or "nested",
         )
+
+    def check_access_principals(
+        self, admins: Sequence[str], viewers: Sequence[str], cluster_name: str | None
+    ) -> None:
+        """Access entries are named after the role: names must differ; break-glass is separate."""
+        seen: dict[str, str] = {}
+        for field, arns in (("admin_role_arns", admins), ("viewer_role_arns", viewers)):
+            for i, arn in enumerate(arns):
+                name = arn.rsplit("/", 1)[-1]
+                if cluster_name and arn.endswith(f":role/eks-secure/{cluster_name}-break-glass"):
+                    self.error(
+                        f"{field}[{i}]",
+                        "the break-glass role gets its own access entry (MFA-only trust)",
+                        f"remove it from {field}",
+                    )
+                elif name in seen and seen[name] != arn:
+                    self.error(
+                        f"{field}[{i}]",
+                        f"role name '{name}' is also used by {seen[name]}; access entries are "
+                        "named after the role",
+                        "use roles with distinct names",
+                    )
+                seen.setdefault(name, arn)
 
     # -- scalar top-level fields ------------------------------------------------------------
 
@@ -704,6 +728,7 @@ class _Parser:
             return None
         result: list[ControlPlaneDestination] = []
         names: set[str] = set()
+        squashed: set[str] = set()
         for i, item in enumerate(values):
             path = f"{field}[{i}]"
             entry = self.mapping(item, path, ("name", "cidr", "port"))
@@ -727,8 +752,17 @@ class _Parser:
             port: int | None = 443
             if entry.get("port") is not None:
                 port = self.integer(entry["port"], f"{path}.port", 1, 65535)
+            if name is not None and name.replace("-", "") in squashed:
+                self.error(
+                    f"{path}.name",
+                    f"'{name}' differs from another entry only in hyphens; their NACL rule IDs "
+                    "would collide",
+                    "rename one of them",
+                )
+                name = None
             if name is not None and cidr is not None and port is not None:
                 names.add(name)
+                squashed.add(name.replace("-", ""))
                 result.append(ControlPlaneDestination(name=name, cidr=str(cidr), port=port))
         return tuple(result)
 
@@ -1185,6 +1219,7 @@ class _Parser:
             return None
         result: list[AppConfig] = []
         names: dict[str, int] = {}
+        squashed_names: dict[str, int] = {}
         namespaces: dict[str, int] = {}
         ok = True
         for i, item in enumerate(values):
@@ -1201,6 +1236,18 @@ class _Parser:
                 )
                 continue
             names[app.name] = i
+            squashed = app.name.replace("-", "")
+            if squashed in squashed_names:
+                ok = False
+                other = squashed_names[squashed]
+                self.error(
+                    f"apps[{i}].name",
+                    f"'{app.name}' and apps[{other}] differ only in hyphens; their CloudFormation "
+                    "IDs (hyphens dropped) would collide",
+                    "rename one of the two apps",
+                )
+                continue
+            squashed_names[squashed] = i
             if app.namespace in namespaces:
                 ok = False
                 self.error(
