@@ -552,6 +552,24 @@ INVALID: list[tuple[str, str, Mutation, str]] = [
     ),
     ("unknown app stack mode", SPA, setter("app_stacks", "auto"), "app_stacks"),
     (
+        "already attached without an adopted VPC",
+        BASE,
+        setter("on_prem_route.already_attached", True),
+        "on_prem_route.already_attached",
+    ),
+    (
+        "existing VGW without an adopted VPC",
+        BASE,
+        setter("on_prem_route", {"vpn_gateway": {"id": "vgw-0a1b2c3d4e5f67890"}}),
+        "on_prem_route.vpn_gateway.id",
+    ),
+    (
+        "bad VGW id",
+        BASE,
+        setter("on_prem_route", {"vpn_gateway": {"id": "vgw-zz"}}),
+        "on_prem_route.vpn_gateway.id",
+    ),
+    (
         "app names differ only in hyphens",
         SPA,
         setter("apps.2.name", "payment-sapi"),

@@ -523,3 +523,44 @@ def test_cfn_lint_has_no_errors(name: str, request: pytest.FixtureRequest) -> No
     for template in built.nested.values():
         errors += _lint_errors(template)
     assert errors == []
+
+
+@pytest.mark.parametrize(
+    ("route", "target_key", "target"),
+    [
+        (OnPremRoute(transit_gateway_id=TGW, already_attached=True), "TransitGatewayId", TGW),
+        (
+            OnPremRoute(vpn_gateway=True, vpn_gateway_id="vgw-0a1b2c3d4e5f67890"),
+            "GatewayId",
+            "vgw-0a1b2c3d4e5f67890",
+        ),
+    ],
+    ids=["tgw-already-attached", "existing-vgw"],
+)
+def test_adopted_vpc_reuses_its_on_prem_attachment(
+    route: OnPremRoute, target_key: str, target: str
+) -> None:
+    """An adopted VPC keeps its TGW attachment / VGW: eks-secure only adds routes to it."""
+    plan = plan_network(vpc_cidr=VPC_CIDR, availability_zones=AZS[:2])
+    _, stack = _stack()
+    SecureVpc(
+        stack,
+        "Network",
+        plan=plan,
+        on_prem_cidrs=ON_PREM,
+        on_prem_route=route,
+        existing_vpc=ExistingVpc(vpc_id=EXISTING_VPC_ID),
+    )
+    template = Template.from_stack(stack)
+    for rtype in (
+        "AWS::EC2::TransitGatewayVpcAttachment",
+        "AWS::EC2::VPNGateway",
+        "AWS::EC2::VPCGatewayAttachment",
+        "AWS::EC2::VPC",
+    ):
+        template.resource_count_is(rtype, 0)
+    routes = template.find_resources("AWS::EC2::Route")
+    assert len(routes) == 2 * 2 * len(ON_PREM)  # control-plane + system-node subnets, 2 AZs
+    for route_resource in routes.values():
+        assert route_resource["Properties"][target_key] == target
+        assert "DependsOn" not in route_resource

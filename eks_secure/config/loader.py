@@ -96,6 +96,7 @@ _TGW_ID = re.compile(r"tgw-[0-9a-f]{8,17}")
 _VPC_ID = re.compile(r"vpc-[0-9a-f]{8,17}")
 _INSTANCE_TYPE = re.compile(r"[a-z][a-z0-9-]*\.[a-z0-9]+")
 _ADDON_VERSION = re.compile(r"v\d+\.\d+\.\d+-eksbuild\.\d+")
+_VGW_ID = re.compile(r"vgw-[0-9a-f]{8,17}")
 _SEMVER = re.compile(r"\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?")
 _TAG_TEXT = re.compile(r"[\w .:/=+\-@]*")
 _ASN_RANGES = ((64512, 65534), (4200000000, 4294967294))
@@ -441,6 +442,20 @@ class _Parser:
                 "on_prem_route is set but on_prem_cidrs is empty, so no traffic would use it",
                 "list the on-premises CIDRs under on_prem_cidrs, or remove on_prem_route",
             )
+        if route is not None and existing_vpc is None:
+            if route.already_attached:
+                self.error(
+                    "on_prem_route.already_attached",
+                    "only an adopted VPC (existing_vpc) can already be attached; eks-secure "
+                    "attaches the VPCs it creates",
+                    "remove already_attached, or set existing_vpc",
+                )
+            if route.vpn_gateway_id is not None:
+                self.error(
+                    "on_prem_route.vpn_gateway.id",
+                    "only an adopted VPC (existing_vpc) can have an existing VPN gateway",
+                    "remove the id to create a VPN gateway, or set existing_vpc",
+                )
         if egress is not None and vpc is not None and onprem is not None:
             self.check_egress_routes(egress, vpc, onprem, route_given)
         if api_access is not None and vpc is not None and onprem is not None:
@@ -676,7 +691,9 @@ class _Parser:
         field = "on_prem_route"
         if value is None:
             return None
-        route = self.mapping(value, field, ("transit_gateway_id", "vpn_gateway"))
+        route = self.mapping(
+            value, field, ("transit_gateway_id", "vpn_gateway", "already_attached")
+        )
         if route is None:
             return None
         has_tgw = "transit_gateway_id" in route
@@ -699,12 +716,42 @@ class _Parser:
                 "a transit gateway ID",
                 "tgw-0a1b2c3d4e5f67890",
             )
-            return OnPremRoute(transit_gateway_id=tgw) if tgw else None
+            attached = False
+            if route.get("already_attached") is not None:
+                attached = bool(
+                    self.boolean(route["already_attached"], f"{field}.already_attached")
+                )
+            return OnPremRoute(transit_gateway_id=tgw, already_attached=attached) if tgw else None
+        if "already_attached" in route:
+            self.error(
+                f"{field}.already_attached",
+                "applies to a transit gateway only",
+                "for an existing virtual private gateway write `vpn_gateway: {id: vgw-...}`",
+            )
+            return None
         vpn_field = f"{field}.vpn_gateway"
         raw_vpn = route["vpn_gateway"]
-        vpn = self.mapping({} if raw_vpn is None else raw_vpn, vpn_field, ("amazon_side_asn",))
+        vpn = self.mapping({} if raw_vpn is None else raw_vpn, vpn_field, ("amazon_side_asn", "id"))
         if vpn is None:
             return None
+        if vpn.get("id") is not None:
+            vgw = self.matching(
+                vpn["id"],
+                f"{vpn_field}.id",
+                _VGW_ID,
+                "a virtual private gateway ID",
+                "vgw-0a1b2c3d",
+            )
+            if vgw is None:
+                return None
+            if vpn.get("amazon_side_asn") is not None:
+                self.error(
+                    f"{vpn_field}.amazon_side_asn",
+                    "an existing virtual private gateway already has its ASN",
+                    "remove amazon_side_asn, or remove id to create a new gateway",
+                )
+                return None
+            return OnPremRoute(vpn_gateway=True, vpn_gateway_id=vgw)
         asn: int | None = None
         if vpn.get("amazon_side_asn") is not None:
             asn = self.integer(vpn["amazon_side_asn"], f"{vpn_field}.amazon_side_asn", 1)

@@ -44,6 +44,10 @@ class OnPremRoute:
     transit_gateway_id: str | None = None
     vpn_gateway: bool = False
     vpn_gateway_asn: int | None = None
+    already_attached: bool = False
+    """Adopted VPC only: the VPC is already attached to ``transit_gateway_id``; add routes only."""
+    vpn_gateway_id: str | None = None
+    """Adopted VPC only: the VPC's existing virtual private gateway; route to it, create none."""
 
     @property
     def kind(self) -> Literal["transit-gateway", "vpn-gateway"]:

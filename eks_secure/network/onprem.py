@@ -120,8 +120,12 @@ class OnPremRouting(Construct):
         self.vpn_gateway_attachment: ec2.CfnVPCGatewayAttachment | None = None
         """The attachment of :attr:`vpn_gateway` to the VPC (VPN gateway mode)."""
 
-        attachment: IDependable
-        if route.transit_gateway_id is not None:
+        attachment: IDependable | None = None
+        if route.transit_gateway_id is not None and route.already_attached:
+            self._target_id: str = route.transit_gateway_id
+        elif route.vpn_gateway_id is not None:
+            self._target_id = route.vpn_gateway_id
+        elif route.transit_gateway_id is not None:
             if not attachment_subnets:
                 raise ConfigError(
                     "OnPremRouting.attachment_subnets",
@@ -137,7 +141,7 @@ class OnPremRouting(Construct):
                 tags=[cdk.CfnTag(key="Name", value=f"{name_prefix}-tgw-attachment")],
             )
             attachment = self.transit_gateway_attachment
-            self._target_id: str = route.transit_gateway_id
+            self._target_id = route.transit_gateway_id
         else:
             self.vpn_gateway = ec2.CfnVPNGateway(
                 self,
@@ -152,8 +156,9 @@ class OnPremRouting(Construct):
             # Deliberately no AWS::EC2::VPNGatewayRoutePropagation: see the class docstring.
             attachment = self.vpn_gateway_attachment
             self._target_id = self.vpn_gateway.ref
-        self.attachment: IDependable = attachment
-        """What every on-prem route depends on (the TGW attachment or the VGW attachment)."""
+        self.attachment: IDependable | None = attachment
+        """What every on-prem route depends on (the TGW or VGW attachment eks-secure creates;
+        ``None`` when an adopted VPC is already attached)."""
 
     @property
     def target_id(self) -> str:
@@ -191,6 +196,7 @@ class OnPremRouting(Construct):
                     destination_cidr_block=cidr,
                     gateway_id=self._target_id,
                 )
-            route.node.add_dependency(self.attachment)
+            if self.attachment is not None:
+                route.node.add_dependency(self.attachment)
             routes.append(route)
         return routes
