@@ -24,7 +24,7 @@ from eks_secure.cluster.cluster import SecureCluster
 from eks_secure.config.model import KyvernoSettings
 from eks_secure.config.plan import nat_group_field
 from eks_secure.egress.contract import AllowListEntry, Tenant
-from eks_secure.egress.tenants import DedicatedNodesPattern
+from eks_secure.egress.tenants import DedicatedNodesPattern, own_stack
 from eks_secure.errors import ConfigError, ConfigErrors
 from eks_secure.network.onprem import cidr_id
 from eks_secure.network.planner import NatGroupPlan
@@ -94,11 +94,7 @@ class NatGroup(Construct):
         super().__init__(scope, id)
         self.plan = plan
         """The group's subnets and NAT IPs as planned."""
-        self.container: Construct = (
-            cdk.NestedStack(self, "Stack", description=f"eks-secure NAT group {plan.name}")
-            if nested
-            else self
-        )
+        self.container: Construct = own_stack(self, nested, f"eks-secure NAT group {plan.name}")
         """Where the group's resources live: its nested stack, or this construct."""
         self.subnets: list[ec2.ISubnet] = cluster.network.add_subnets(
             Construct(self.container, "Subnets"), plan, route_on_prem=True

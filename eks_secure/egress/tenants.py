@@ -28,6 +28,11 @@ from eks_secure.k8s.tenant import TenantChart
 CLOUDFORMATION_RESOURCE_LIMIT = 500
 
 
+def own_stack(scope: Construct, nested: bool, description: str) -> Construct:
+    """A nested stack ``Stack`` under ``scope`` when ``nested``, else ``scope`` itself."""
+    return cdk.NestedStack(scope, "Stack", description=description) if nested else scope
+
+
 def camel(name: str) -> str:
     """``payments-api`` -> ``PaymentsApi`` (for construct and output IDs)."""
     return "".join(part.capitalize() for part in name.split("-"))
@@ -59,11 +64,7 @@ class AppTenant(Construct):
     ) -> None:
         super().__init__(scope, id)
         self.tenant = tenant
-        self.container: Construct = (
-            cdk.NestedStack(self, "Stack", description=f"eks-secure app {tenant.name}")
-            if nested
-            else self
-        )
+        self.container: Construct = own_stack(self, nested, f"eks-secure app {tenant.name}")
         """Where the app's resources live: its nested stack, or this construct."""
         slot = cluster.network.plan.app(tenant.name)
         subnets_scope = Construct(self.container, "Subnets")

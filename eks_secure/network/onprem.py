@@ -180,22 +180,14 @@ class OnPremRouting(Construct):
         """
         routes: list[ec2.CfnRoute] = []
         for cidr in self.cidrs if cidrs is None else cidrs:
-            if self.route.transit_gateway_id is not None:
-                route = ec2.CfnRoute(
-                    scope,
-                    f"{route_id_prefix}{cidr_id(cidr)}",
-                    route_table_id=subnet.route_table.route_table_id,
-                    destination_cidr_block=cidr,
-                    transit_gateway_id=self._target_id,
-                )
-            else:
-                route = ec2.CfnRoute(
-                    scope,
-                    f"{route_id_prefix}{cidr_id(cidr)}",
-                    route_table_id=subnet.route_table.route_table_id,
-                    destination_cidr_block=cidr,
-                    gateway_id=self._target_id,
-                )
+            route = ec2.CfnRoute(
+                scope,
+                f"{route_id_prefix}{cidr_id(cidr)}",
+                route_table_id=subnet.route_table.route_table_id,
+                destination_cidr_block=cidr,
+                transit_gateway_id=self._target_id if self.route.transit_gateway_id else None,
+                gateway_id=None if self.route.transit_gateway_id else self._target_id,
+            )
             if self.attachment is not None:
                 route.node.add_dependency(self.attachment)
             routes.append(route)
