@@ -277,7 +277,7 @@ def test_subnet_size_that_does_not_fit() -> None:
 
 def test_too_many_apps_for_the_subnet_quota() -> None:
     data = load_example("subnet-per-app")
-    template = data["apps"][0]
+    template = {k: v for k, v in data["apps"][0].items() if k != "team_role_arns"}
     data["apps"] = [{**template, "name": f"app-{i:02d}", "slot": i} for i in range(70)]
     with pytest.raises(ConfigError) as info:
         parse_config(data)
@@ -343,3 +343,21 @@ def test_every_resource_with_tags_carries_the_cluster_tag_nested_too(subnet_per_
         nodegroups = resources(subnet_per_app.templates[name], "AWS::EKS::Nodegroup")
         for nodegroup in nodegroups.values():
             assert nodegroup["Properties"]["Tags"]["eks-secure:cluster"] == "payments-prod"
+
+
+def test_app_team_gets_edit_in_its_namespace_only(subnet_per_app: Synth) -> None:
+    template = app_template(subnet_per_app, "payments-api")
+    (entry,) = props(template, "AWS::EKS::AccessEntry")
+    assert entry["PrincipalArn"] == "arn:aws:iam::111111111111:role/payments-team"
+    assert entry["KubernetesGroups"] == ["eks-secure:app:payments-api"]
+    (policy,) = entry["AccessPolicies"]
+    assert policy["AccessScope"] == {"Type": "namespace", "Namespaces": ["payments-api"]}
+    assert json.dumps(policy["PolicyArn"]).endswith('AmazonEKSEditPolicy"]]}')
+    for app in ("ledger", "fraud-scoring"):
+        assert props(app_template(subnet_per_app, app), "AWS::EKS::AccessEntry") == []
+
+
+def test_team_role_that_already_has_an_access_entry() -> None:
+    data = load_example("subnet-per-app")
+    data["apps"][1]["team_role_arns"] = [data["admin_role_arns"][0]]
+    assert "apps[1].team_role_arns[0]" in _errors(data)

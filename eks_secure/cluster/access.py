@@ -89,9 +89,13 @@ class AccessEntries(Construct):
         self.entries.append(entry)
 
 
+def entry_id(prefix: str, role_name: str) -> str:
+    """Access-entry construct ID from a role name: removing one role never replaces another's."""
+    return prefix + "".join(c for c in role_name.title() if c.isalnum())
+
+
 def _entry_id(prefix: str, role: iam.IRole, index: int) -> str:
-    """Construct ID from the role name, so removing one role never replaces another's entry."""
     name = role.role_name
     if cdk.Token.is_unresolved(name):
         return f"{prefix}{index}"
-    return prefix + "".join(c for c in name.title() if c.isalnum())
+    return entry_id(prefix, name)

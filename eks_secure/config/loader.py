@@ -68,7 +68,16 @@ TOP_LEVEL_KEYS: tuple[str, ...] = (
     "app_stacks",
     "apps",
 )
-APP_KEYS = ("name", "namespace", "slot", "destinations", "ports", "nodes", "nat_group")
+APP_KEYS = (
+    "name",
+    "namespace",
+    "slot",
+    "destinations",
+    "ports",
+    "nodes",
+    "nat_group",
+    "team_role_arns",
+)
 NODE_GROUP_KEYS = ("instance_types", "min_size", "max_size", "desired_size", "disk_size_gib")
 SUBNET_KEYS: dict[str, str] = {
     "control_plane_prefix": "control_plane",
@@ -426,6 +435,19 @@ class _Parser:
         tags = self.tags(top.get("tags"))
         app_stacks = self.app_stacks(top.get("app_stacks"))
         apps = self.apps(top.get("apps"), onprem)
+        if apps is not None:
+            principals = dict.fromkeys(admins or (), "admin_role_arns")
+            principals.update(dict.fromkeys(viewers or (), "viewer_role_arns"))
+            for i, app in enumerate(apps):
+                for j, arn in enumerate(app.team_role_arns):
+                    if arn in principals:
+                        self.error(
+                            f"apps[{i}].team_role_arns[{j}]",
+                            f"{arn} already has an access entry ({principals[arn]}); EKS allows "
+                            "one access entry per principal",
+                            "give each team its own role",
+                        )
+                    principals.setdefault(arn, f"apps[{i}].team_role_arns")
 
         # -- cross-field rules ---------------------------------------------------------------
         onprem_listed = top.get("on_prem_cidrs") not in (None, [])
@@ -1361,10 +1383,12 @@ class _Parser:
         nat_group: str | None = None
         if entries.get("nat_group") is not None:
             nat_group = self.label(entries["nat_group"], f"{field}.nat_group", "core-banking")
+        team = self.arns(entries.get("team_role_arns"), f"{field}.team_role_arns", ("role",))
         if len(self.errors) > errors_before:
             return None
         assert name is not None and namespace is not None and nodes is not None
         return AppConfig(
+            team_role_arns=team or (),
             name=name,
             namespace=namespace,
             slot=slot,

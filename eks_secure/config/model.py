@@ -143,6 +143,9 @@ class AppConfig:
     """Size of the app's dedicated node group (patterns with a node group per app)."""
     nat_group: str | None = None
     """Pattern ``private-nat``: the NAT group whose gateways translate this app's traffic."""
+    team_role_arns: tuple[str, ...] = ()
+    """IAM roles of the app's team: access entries with Kubernetes group
+    ``eks-secure:app:<name>`` (``edit`` in the app's namespace only)."""
 
 
 @dataclass(frozen=True)

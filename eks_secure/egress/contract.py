@@ -30,6 +30,8 @@ class Tenant:
     """Size of the app's dedicated node group (patterns with a node group per app)."""
     nat_group: str | None = None
     """NAT group of the app (pattern ``private-nat``)."""
+    team_roles: tuple[str, ...] = ()
+    """ARNs of the IAM roles of the app's team (group ``eks-secure:app:<name>``)."""
     field: str = "apps"
     """Config path of the app, for error messages (e.g. ``apps[2]``)."""
 
@@ -43,6 +45,7 @@ class Tenant:
             ports=app.ports,
             nodes=app.nodes,
             nat_group=app.nat_group,
+            team_roles=app.team_role_arns,
             field=field,
         )
 

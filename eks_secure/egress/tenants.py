@@ -15,7 +15,9 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_eks_v2 as eks
 from constructs import Construct
 
+from eks_secure.cluster.access import entry_id
 from eks_secure.cluster.cluster import ADMIN_GROUP, SecureCluster
+from eks_secure.cluster.jsii_types import as_icluster
 from eks_secure.cluster.kyverno import KyvernoInstall
 from eks_secure.cluster.nodegroup import HardenedNodegroup
 from eks_secure.config.model import KyvernoSettings
@@ -23,7 +25,7 @@ from eks_secure.egress.contract import AllowListEntry, Tenant
 from eks_secure.egress.pattern import EgressPattern
 from eks_secure.errors import ConfigError
 from eks_secure.k8s.kyverno import APP_LABEL
-from eks_secure.k8s.tenant import TenantChart
+from eks_secure.k8s.tenant import TenantChart, app_group
 
 CLOUDFORMATION_RESOURCE_LIMIT = 500
 
@@ -103,6 +105,28 @@ class AppTenant(Construct):
             f"Tenant{camel(tenant.name)}", self.chart, scope=self.container
         )
         self.manifest.node.add_dependency(kyverno.chart)
+        self.team_access = [
+            eks.AccessEntry(
+                self.container,
+                entry_id("TeamAccess", arn.rsplit("/", 1)[-1]),
+                cluster=as_icluster(cluster.cluster),
+                principal=arn,
+                access_entry_type=eks.AccessEntryType.STANDARD,
+                access_policies=[
+                    eks.AccessPolicy.from_access_policy_name(
+                        "AmazonEKSEditPolicy",
+                        access_scope_type=eks.AccessScopeType.NAMESPACE,
+                        namespaces=[tenant.namespace],
+                    )
+                ],
+            )
+            for arn in tenant.team_roles
+        ]
+        """Access entries of the app team's roles: ``edit`` in the app's namespace only."""
+        for entry in self.team_access:
+            cfn = entry.node.default_child
+            assert isinstance(cfn, eks.CfnAccessEntry)
+            cfn.add_property_override("KubernetesGroups", [app_group(tenant.name)])
         # The placement policy must exist before any node that could carry the app's identity.
         self.nodes.nodegroup.node.add_dependency(self.manifest)
 
