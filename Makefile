@@ -22,7 +22,7 @@ export CDK_CLI_NOTICES := false
 
 CDK_CONTEXT := $(if $(PATTERN),-c pattern=$(PATTERN)) $(if $(CONFIG),-c config=$(CONFIG))
 
-.PHONY: synth test lint typecheck bench clean setup
+.PHONY: synth test lint bench clean setup
 
 setup: $(STAMPS)/python $(STAMPS)/node
 

@@ -25,7 +25,7 @@ def main() -> int:
         print(f"eks-secure: invalid configuration\n{exc}", file=sys.stderr)
         return 1
     except Exception as exc:  # a jsii/CDK error: say what failed, keep the trace for debugging
-        if os.environ.get("EKS_SECURE_DEBUG"):
+        if os.environ.get("EKS_SECURE_DEBUG", "0") not in ("", "0", "false"):
             raise
         print(
             f"eks-secure: synthesis failed: {exc}\n(set EKS_SECURE_DEBUG=1 for the stack trace)",

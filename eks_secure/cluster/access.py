@@ -66,7 +66,7 @@ class AccessEntries(Construct):
     ) -> None:
         if self.node.try_find_child(id) is not None:
             raise ConfigError(
-                "AccessEntries.admin_roles",
+                "AccessEntries",
                 f"two roles map to the access entry ID '{id}' (same role name)",
                 "use roles with distinct names; EKS also allows one entry per principal",
             )

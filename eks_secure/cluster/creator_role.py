@@ -20,7 +20,7 @@ from eks_secure.nag import acknowledge_wildcards
 WILDCARD_REASONS: dict[str, str] = {
     "ThisClusterOnly": "eks:* is limited to this cluster's own ARNs (cluster, node groups, "
     "add-ons, access entries); the names after the cluster are chosen by EKS.",
-    "EksReadAndAccessPolicies": "read-only EKS calls (describe add-on versions, list "
+    "EksRead": "read-only EKS calls (describe add-on versions, list "
     "clusters) take no cluster-scoped resource the role could be limited to.",
     "NetworkCreateAndRead": "EC2 create/describe calls cannot be scoped to resources that do "
     "not exist yet; deletes are limited to resources tagged with this cluster.",
@@ -202,7 +202,7 @@ def _creator_statements(
     statements = [
         iam.PolicyStatement(sid="ThisClusterOnly", actions=["eks:*"], resources=eks_resources),
         iam.PolicyStatement(
-            sid="EksReadAndAccessPolicies",
+            sid="EksRead",
             actions=["eks:Describe*", "eks:List*"],
             resources=["*"],
         ),
@@ -309,7 +309,7 @@ def _creator_statements(
         ),
         iam.PolicyStatement(
             sid="CreateKeys",
-            actions=["kms:CreateKey", "kms:TagResource"],
+            actions=["kms:CreateKey", "kms:TagResource"],  # tags in the CreateKey request
             resources=["*"],
             conditions={"StringEquals": {"aws:RequestTag/eks-secure:cluster": cluster_name}},
         ),
@@ -326,6 +326,8 @@ def _creator_statements(
                 "kms:CreateGrant",
                 "kms:ListResourceTags",
                 "kms:ScheduleKeyDeletion",
+                "kms:TagResource",
+                "kms:UntagResource",
             ],
             resources=["*"],
             conditions=tag_condition,

@@ -439,7 +439,16 @@ class _Parser:
             principals = dict.fromkeys(admins or (), "admin_role_arns")
             principals.update(dict.fromkeys(viewers or (), "viewer_role_arns"))
             for i, app in enumerate(apps):
+                team_names: set[str] = set()
                 for j, arn in enumerate(app.team_role_arns):
+                    role_name = arn.rsplit("/", 1)[-1]
+                    if role_name in team_names or role_name.endswith(f"{cluster_name}-break-glass"):
+                        self.error(
+                            f"apps[{i}].team_role_arns[{j}]",
+                            f"role name '{role_name}' is listed twice or is the break-glass role",
+                            "list distinct team roles; the break-glass role has its own entry",
+                        )
+                    team_names.add(role_name)
                     if arn in principals:
                         self.error(
                             f"apps[{i}].team_role_arns[{j}]",
@@ -1215,6 +1224,7 @@ class _Parser:
             if items is None or any(n is None for n in names):
                 valid = False
             else:
+                self.no_duplicates(list(enumerate(names)), path, "namespace")
                 trusted = tuple(n for n in names if n is not None)
         if not valid or version is None:
             return None

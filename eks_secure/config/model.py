@@ -83,8 +83,9 @@ class SubnetSizes:
 class ExistingVpc:
     """Adopt a VPC someone else owns instead of creating one.
 
-    eks-secure still creates its own subnets (inside ``vpc_cidr``, which must be the existing
-    VPC's CIDR) but, with ``create_endpoints`` false, reuses the VPC's existing endpoints.
+    eks-secure still creates its own subnets, carved from ``vpc_cidr``, which must then be a free
+    range of the existing VPC (part of its CIDR or an associated secondary CIDR, holding no
+    subnet yet). With ``create_endpoints`` false it reuses the VPC's existing endpoints.
     """
 
     vpc_id: str

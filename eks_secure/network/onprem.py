@@ -79,7 +79,7 @@ def validate_on_prem(on_prem_cidrs: Sequence[str], on_prem_route: OnPremRoute | 
 class OnPremRouting(Construct):
     """Connects a VPC to on-premises and adds static on-prem routes to subnets on request.
 
-    * Transit gateway: an ``AWS::EC2::TransitGatewayAttachment`` of the VPC to the given
+    * Transit gateway: an ``AWS::EC2::TransitGatewayVpcAttachment`` of the VPC to the given
       (existing) transit gateway, with one attachment subnet per AZ.
     * VPN gateway: a new virtual private gateway (``ipsec.1``, optional Amazon-side ASN) attached
       to the VPC. Route propagation is **not** enabled: a propagated route to a longer on-prem

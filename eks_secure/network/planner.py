@@ -209,9 +209,13 @@ def _assign_slots(
     taken: dict[int, str] = {}
     pinned = [r for r in requests if r.slot is not None]
     hashed = [r for r in requests if r.slot is None]
+    wanted = {
+        r.name: r.slot if r.slot is not None else stable_slot(r.name, slot_count) for r in requests
+    }
+    claimed = {slot: name for name, slot in wanted.items()}
     assigned: dict[str, int] = {}
     for request in (*pinned, *hashed):
-        slot = request.slot if request.slot is not None else stable_slot(request.name, slot_count)
+        slot = wanted[request.name]
         if not 0 <= slot < slot_count:
             errors.append(
                 ConfigError(
@@ -227,7 +231,7 @@ def _assign_slots(
                     f"{request.field}.slot",
                     f"'{request.name}' and '{taken[slot]}' both use slot {slot}",
                     "pin the one that is not deployed yet to a free slot with `slot:` "
-                    f"(free: {_free_slots(taken, slot_count, slot)})",
+                    f"(free: {_free_slots(claimed, slot_count, slot)})",
                 )
             )
             continue

@@ -51,8 +51,9 @@ class SecureVpc(Construct):
     :param on_prem_cidrs: on-premises CIDRs routed from the control-plane, system-node and added
         subnets; needs ``on_prem_route``.
     :param on_prem_route: transit gateway or VPN gateway towards on-premises.
-    :param existing_vpc: adopt this VPC (no lookups: ``plan.vpc_cidr`` must be its CIDR) instead of
-        creating one; with ``create_endpoints`` false, no endpoint is created.
+    :param existing_vpc: adopt this VPC instead of creating one (no lookups); ``plan.vpc_cidr``
+        is then the free range of that VPC the subnets are carved from. With
+        ``create_endpoints`` false, no endpoint is created.
     :param flow_log_retention: retention of the flow log's CloudWatch log group.
     :param endpoint_services: short names of the interface endpoints; default
         :data:`DEFAULT_INTERFACE_ENDPOINT_SERVICES`.
