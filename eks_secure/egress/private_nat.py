@@ -21,9 +21,8 @@ from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 
 from eks_secure.cluster.cluster import SecureCluster
-from eks_secure.config.model import KyvernoSettings
 from eks_secure.config.plan import nat_group_field
-from eks_secure.egress.contract import AllowListEntry, Tenant
+from eks_secure.egress.contract import Tenant
 from eks_secure.egress.tenants import DedicatedNodesPattern, own_stack
 from eks_secure.errors import ConfigError, ConfigErrors
 from eks_secure.network.onprem import cidr_id
@@ -136,41 +135,26 @@ class PrivateNat(DedicatedNodesPattern):
     Allow-list: each app's group's NAT gateway IPs (``/32`` each, read from the gateways
     created). A synth-time info annotation states how many NAT gateways this creates.
 
-    :param cluster: the cluster to extend; its network plan must hold the NAT groups
-        (``plan_network(nat_groups=...)``) and an app slot per tenant.
-    :param tenants: the apps; each needs a ``nat_group`` of the plan, and every planned group
-        must be used.
-    :param kyverno: chart source/version of the policy engine.
-    :param nested: each app and each NAT group in its own nested stack (default; stable at any
-        scale).
+    Props as :class:`~eks_secure.egress.tenants.DedicatedNodesPattern`; the cluster's network
+    plan must hold the NAT groups (``plan_network(nat_groups=...)``), each tenant needs a
+    ``nat_group`` of the plan, and every planned group must be used.
     """
 
     PATTERN = "private-nat"
+    ROUTE_APPS_ON_PREM = False
 
-    def __init__(
-        self,
-        scope: Construct,
-        id: str,
-        *,
-        cluster: SecureCluster,
-        tenants: Sequence[Tenant],
-        kyverno: KyvernoSettings | None = None,
-        nested: bool = True,
-    ) -> None:
+    @classmethod
+    def check_tenants(cls, cluster: SecureCluster, tenants: Sequence[Tenant]) -> None:
+        """Every tenant names a planned NAT group and every group is used."""
+        validate_nat_groups(tenants, cluster.network.plan.nat_groups)
+
+    def build_egress(self) -> dict[str, tuple[str, ...]]:
+        """NAT groups, and each app subnet's on-prem routes to its group's NAT in its AZ."""
+        cluster = self.cluster
         plan = cluster.network.plan
-        validate_nat_groups(tenants, plan.nat_groups)
-        super().__init__(
-            scope,
-            id,
-            cluster=cluster,
-            tenants=tenants,
-            kyverno=kyverno,
-            nested=nested,
-            route_on_prem=False,
-        )
         self.nat_groups: dict[str, NatGroup] = {
             group.name: NatGroup(
-                self, f"NatGroup-{group.name}", cluster=cluster, plan=group, nested=nested
+                self, f"NatGroup-{group.name}", cluster=cluster, plan=group, nested=self.nested
             )
             for group in sorted(plan.nat_groups, key=lambda g: g.name)
         }
@@ -204,14 +188,7 @@ class PrivateNat(DedicatedNodesPattern):
             "Each is billed per hour plus per GB of data processed; prices vary by region, "
             f"see {PRICING_URL}"
         )
-        self.complete(
-            AllowListEntry(
-                app=app.tenant.name,
-                namespace=app.tenant.namespace,
-                pattern=self.PATTERN,
-                source_cidrs=self.nat_groups[str(app.tenant.nat_group)].source_cidrs,
-                destination_cidrs=app.tenant.destinations,
-                ports=app.tenant.ports,
-            )
-            for app in self.apps.values()
-        )
+        return {
+            name: self.nat_groups[str(app.tenant.nat_group)].source_cidrs
+            for name, app in self.apps.items()
+        }

@@ -8,7 +8,8 @@ resources, and the cluster stack stays far below CloudFormation's 500-resource l
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
+from typing import ClassVar
 
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
@@ -135,14 +136,18 @@ class DedicatedNodesPattern(EgressPattern):
     """Base of the patterns that give each app its own subnets and node group (1 and 2).
 
     Builds the Kyverno release and one :class:`AppTenant` per app (sorted by name, construct ID
-    ``App-<name>``); subclasses add their egress path and end with :meth:`complete`.
+    ``App-<name>``), then calls :meth:`build_egress`, which a subclass implements to add its
+    egress path and return each app's source CIDRs; the allow-list is completed from those.
 
     :param cluster: the cluster to extend.
     :param tenants: the apps.
     :param kyverno: chart source/version of the policy engine.
-    :param nested: each app in its own nested stack (default; stable at any scale).
-    :param route_on_prem: give the app subnets direct on-prem routes.
+    :param nested: each app (and pattern resource group) in its own nested stack (default;
+        stable at any scale).
     """
+
+    ROUTE_APPS_ON_PREM: ClassVar[bool] = True
+    """Whether app subnets get direct static on-prem routes."""
 
     def __init__(
         self,
@@ -153,8 +158,8 @@ class DedicatedNodesPattern(EgressPattern):
         tenants: Sequence[Tenant],
         kyverno: KyvernoSettings | None = None,
         nested: bool = True,
-        route_on_prem: bool = True,
     ) -> None:
+        type(self).check_tenants(cluster, tenants)
         super().__init__(scope, id, cluster=cluster, tenants=tenants)
         self.nested = nested
         """Whether app (and pattern) resources live in nested stacks."""
@@ -169,18 +174,34 @@ class DedicatedNodesPattern(EgressPattern):
                 cluster=cluster,
                 tenant=t,
                 kyverno=self.kyverno,
-                route_on_prem=route_on_prem,
+                route_on_prem=self.ROUTE_APPS_ON_PREM,
                 nested=nested,
             )
             for t in sorted(self.tenants, key=lambda t: t.name)
         }
         """Each app's subnets, node group and chart, by name."""
+        sources = self.build_egress()
+        if not nested:
+            check_stack_size(cluster.stack)
+        self.complete(
+            AllowListEntry(
+                app=app.tenant.name,
+                namespace=app.tenant.namespace,
+                pattern=self.PATTERN,
+                source_cidrs=sources[name],
+                destination_cidrs=app.tenant.destinations,
+                ports=app.tenant.ports,
+            )
+            for name, app in self.apps.items()
+        )
 
-    def complete(self, entries: Iterable[AllowListEntry]) -> None:
-        """Check the inline stack size, then record and publish the allow-list."""
-        if not self.nested:
-            check_stack_size(self.cluster.stack)
-        super().complete(entries)
+    @classmethod
+    def check_tenants(cls, cluster: SecureCluster, tenants: Sequence[Tenant]) -> None:
+        """Raise a field-named ``ConfigError`` for tenants this pattern cannot serve."""
+
+    def build_egress(self) -> dict[str, tuple[str, ...]]:
+        """Build the egress path; return each app's source CIDRs, read from what was built."""
+        raise NotImplementedError(f"{type(self).__name__} must implement build_egress()")
 
 
 def check_stack_size(stack: cdk.Stack) -> None:
