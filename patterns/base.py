@@ -6,7 +6,7 @@ constructs to it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import aws_cdk as cdk
@@ -138,9 +138,6 @@ class ClusterStack(cdk.Stack):
     def availability_zones(self) -> list[str]:
         """The configured AZs: never looked up, so synthesis makes no AWS calls."""
         return self._azs
-
-
-PatternBuilder = Callable[["Deployment"], None]
 
 
 @dataclass

@@ -81,11 +81,9 @@ class Synth:
         return report
 
 
-def load_example(name: str, *, pattern: str | None = None) -> dict[str, Any]:
+def load_example(name: str) -> dict[str, Any]:
     """The raw YAML dict of ``patterns/examples/<name>.yaml`` (a fresh copy)."""
     data: dict[str, Any] = yaml.safe_load((EXAMPLES / f"{name}.yaml").read_text())
-    if pattern:
-        data["pattern"] = pattern
     return copy.deepcopy(data)
 
 

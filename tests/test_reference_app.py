@@ -67,18 +67,7 @@ def cli_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if not CDK.exists():
         pytest.fail("the pinned CDK CLI is missing: run `make test`, which installs it")
     out = tmp_path_factory.mktemp("cli") / "cdk.out"
-    result = _run(
-        [
-            str(CDK),
-            "synth",
-            "--quiet",
-            "--no-notices",
-            "-o",
-            str(out),
-            "-c",
-            "pattern=subnet-per-app",
-        ]
-    )
+    result = _run(_synth_command(out))
     assert result.returncode == 0, result.stderr[-4000:]
     return out
 

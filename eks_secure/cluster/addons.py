@@ -9,6 +9,7 @@ from aws_cdk import aws_eks_v2 as eks
 from constructs import Construct
 
 from eks_secure.cluster.jsii_types import as_icluster
+from eks_secure.config.model import SUPPORTED_KUBERNETES_VERSIONS, require_supported_version
 from eks_secure.errors import ConfigError
 
 ADDON_VERSIONS: Mapping[str, Mapping[str, str]] = {
@@ -34,6 +35,9 @@ ADDON_VERSIONS: Mapping[str, Mapping[str, str]] = {
 """Add-on versions pinned per Kubernetes version. Check them at deploy time with
 ``aws eks describe-addon-versions --kubernetes-version <v>`` (docs/deploy-time-checks.md) and
 override single ones with the ``addon_versions`` config key."""
+
+if set(ADDON_VERSIONS) != set(SUPPORTED_KUBERNETES_VERSIONS):  # pragma: no cover - import check
+    raise RuntimeError("ADDON_VERSIONS must pin add-ons for every supported Kubernetes version")
 
 ADDON_NAMES: tuple[str, ...] = ("vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent")
 
@@ -66,12 +70,7 @@ class ManagedAddons(Construct):
         vpc_cni_env: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(scope, id)
-        if kubernetes_version not in ADDON_VERSIONS:
-            raise ConfigError(
-                "kubernetes_version",
-                f"no pinned add-on versions for Kubernetes {kubernetes_version}",
-                f"use one of {', '.join(sorted(ADDON_VERSIONS))}",
-            )
+        require_supported_version(kubernetes_version)
         overrides = dict(versions or {})
         for name in overrides:
             if name not in ADDON_NAMES:

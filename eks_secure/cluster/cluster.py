@@ -21,9 +21,9 @@ from eks_secure.cluster.control_plane_egress import ControlPlaneEgress
 from eks_secure.cluster.jsii_types import as_icluster
 from eks_secure.cluster.nodegroup import HardenedNodegroup
 from eks_secure.config.model import (
-    SUPPORTED_KUBERNETES_VERSIONS,
     ControlPlaneDestination,
     NodeGroupSize,
+    require_supported_version,
 )
 from eks_secure.errors import ConfigError
 from eks_secure.k8s.baseline import BaselineChart
@@ -96,12 +96,7 @@ class SecureCluster(Construct):
         managed_namespaces: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, id)
-        if kubernetes_version not in SUPPORTED_KUBERNETES_VERSIONS:
-            raise ConfigError(
-                "kubernetes_version",
-                f"Kubernetes {kubernetes_version} is not supported",
-                f"use one of {', '.join(SUPPORTED_KUBERNETES_VERSIONS)}",
-            )
+        require_supported_version(kubernetes_version)
         if not admin_roles and break_glass_role is None:
             raise ConfigError(
                 "admin_role_arns",

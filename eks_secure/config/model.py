@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from eks_secure.errors import ConfigError
+
 PatternName = Literal["base", "subnet-per-app", "private-nat", "cilium", "istio"]
 """Names accepted by ``-c pattern=``; ``base`` is the VPC + cluster + creator role alone."""
 
@@ -16,6 +18,17 @@ PATTERN_NAMES: tuple[str, ...] = ("base", "subnet-per-app", "private-nat", "cili
 
 SUPPORTED_KUBERNETES_VERSIONS: tuple[str, ...] = ("1.32", "1.33", "1.34")
 """Kubernetes versions the pinned add-on versions and the kubectl layer (v1.34) are known for."""
+
+
+def require_supported_version(version: str, field: str = "kubernetes_version") -> None:
+    """Raise a field-named error unless ``version`` is in :data:`SUPPORTED_KUBERNETES_VERSIONS`."""
+    if version not in SUPPORTED_KUBERNETES_VERSIONS:
+        raise ConfigError(
+            field,
+            f"Kubernetes {version} is not supported",
+            f"use one of {', '.join(SUPPORTED_KUBERNETES_VERSIONS)}",
+        )
+
 
 PLACEHOLDER_ACCOUNT = "111111111111"
 PLACEHOLDER_REGION = "eu-west-1"
