@@ -7,8 +7,12 @@ and passed down one way: config -> plan -> constructs -> manifests -> allow-list
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Annotated, Any, Literal
 
+from pydantic import Field, StrictInt, StringConstraints, model_validator
+
+from eks_secure import rules
+from eks_secure.config.base import ConfigModel, check
 from eks_secure.errors import ConfigError
 
 PatternName = Literal["base", "subnet-per-app", "private-nat", "cilium", "istio"]
@@ -34,15 +38,54 @@ PLACEHOLDER_ACCOUNT = "111111111111"
 PLACEHOLDER_REGION = "eu-west-1"
 
 
-@dataclass(frozen=True)
-class NodeGroupSize:
+class NodeGroupSize(ConfigModel):
     """Instance types and scaling bounds of one managed node group."""
 
-    instance_types: tuple[str, ...] = ("m7i.large",)
-    min_size: int = 2
-    max_size: int = 4
-    desired_size: int = 2
-    disk_size_gib: int = 50
+    instance_types: tuple[Annotated[str, StringConstraints(strict=True)], ...] = ("m7i.large",)
+    """EC2 instance types of one architecture. Default: m7i.large."""
+    min_size: StrictInt = Field(default=2, ge=0, le=1000)
+    """Minimum number of nodes. Default: 2."""
+    max_size: StrictInt = Field(default=4, ge=1, le=1000)
+    """Maximum number of nodes. Default: 4."""
+    desired_size: StrictInt = Field(default=2, ge=0, le=1000)
+    """Nodes at creation. Default: 2."""
+    disk_size_gib: StrictInt = Field(default=50, ge=20, le=16384)
+    """Encrypted gp3 root volume size. Default: 50 GiB."""
+
+    @model_validator(mode="after")
+    def _rules(self) -> NodeGroupSize:
+        problems = []
+        if not self.instance_types:
+            problems.append(
+                ConfigError(
+                    "instance_types",
+                    "is empty",
+                    "list at least one instance type, e.g. [m7i.large]",
+                )
+            )
+        seen: set[str] = set()
+        for i, itype in enumerate(self.instance_types):
+            problems += rules.pattern_match(
+                itype,
+                rules.INSTANCE_TYPE,
+                f"instance_types[{i}]",
+                "an EC2 instance type",
+                "m7i.large",
+            )
+            if itype in seen:
+                problems.append(
+                    ConfigError(
+                        f"instance_types[{i}]",
+                        f"instance type {itype} is listed twice",
+                        "list it once",
+                    )
+                )
+            seen.add(itype)
+        problems += rules.node_group_bounds(
+            self.min_size, self.desired_size, self.max_size, "", self.model_fields_set
+        )
+        check([ConfigError(p.field.lstrip("."), p.problem, p.fix) for p in problems])
+        return self
 
 
 @dataclass(frozen=True)
@@ -210,6 +253,53 @@ class DeploymentConfig:
     def nat_groups(self) -> tuple[str, ...]:
         """NAT group names used by the apps, sorted."""
         return tuple(sorted({a.nat_group for a in self.apps if a.nat_group}))
+
+    @property
+    def tenants(self) -> tuple[Any, ...]:
+        """The apps as tenants (destinations default to all on-prem CIDRs). TEMPORARY shim."""
+        from eks_secure.egress.contract import Tenant
+
+        return tuple(
+            Tenant(
+                name=app.name,
+                namespace=app.namespace,
+                destinations=tuple(app.destinations or self.on_prem_cidrs),
+                ports=app.ports,
+                team_roles=app.team_role_arns,
+                field=f"apps[{i}]",
+            )
+            for i, app in enumerate(self.apps)
+        )
+
+    @property
+    def egress(self) -> Any:
+        """The egress spec of the config's pattern (``None`` for base). TEMPORARY shim."""
+        from eks_secure.egress.private_nat import NatGroupPin, PrivateNatApp, PrivateNatSettings
+        from eks_secure.egress.registry import spec_class
+        from eks_secure.egress.subnet_per_app import DedicatedNodesApp
+
+        spec = spec_class(self.pattern)
+        if spec is None:
+            return None
+        if self.pattern == "private-nat":
+            settings = PrivateNatSettings(
+                secondary_cidr=self.private_nat.secondary_cidr,
+                groups={g: NatGroupPin(slot=s) for g, s in self.private_nat.group_slots},
+            )
+            apps = [
+                (
+                    a.name,
+                    f"apps[{i}]",
+                    PrivateNatApp(slot=a.slot, nodes=a.nodes, nat_group=a.nat_group),
+                )
+                for i, a in enumerate(self.apps)
+            ]
+            return spec.from_config(settings, apps)
+        apps = [
+            (a.name, f"apps[{i}]", DedicatedNodesApp(slot=a.slot, nodes=a.nodes))
+            for i, a in enumerate(self.apps)
+        ]
+        return spec.from_config(None, apps)
 
     def app_destinations(self, app: AppConfig) -> tuple[str, ...]:
         """The on-prem CIDRs ``app`` may reach (its own list, or all on-prem CIDRs)."""

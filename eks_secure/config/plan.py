@@ -1,48 +1,57 @@
-"""Turn a validated :class:`DeploymentConfig` into its :class:`NetworkPlan`."""
+"""Turn a deployment's settings, egress spec and tenants into its :class:`NetworkPlan`."""
 
 from __future__ import annotations
 
-from eks_secure.config.model import DeploymentConfig
-from eks_secure.network.planner import NetworkPlan, SlotRequest, plan_network
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from eks_secure.config.model import SubnetSizes
+from eks_secure.network.planner import NetworkPlan, plan_network
+
+if TYPE_CHECKING:  # pragma: no cover
+    from eks_secure.config.model import DeploymentConfig
+    from eks_secure.egress.contract import Tenant
+    from eks_secure.egress.spec import EgressSpec
 
 
-def nat_group_field(name: str) -> str:
-    """Config path of a NAT group's slot request (the planner appends ``.slot``)."""
-    return f"private_nat.groups.{name}"
+def plan_deployment(
+    *,
+    vpc_cidr: str,
+    availability_zones: Sequence[str],
+    on_prem_cidrs: Sequence[str],
+    subnet_sizes: SubnetSizes,
+    egress: EgressSpec | None,
+    tenants: Sequence[Tenant],
+    lock: Mapping[str, Mapping[str, int]] | None = None,
+) -> NetworkPlan:
+    """Plan every subnet: the tiers, the pattern's app slots and its named pools.
 
-
-def plan_for(config: DeploymentConfig) -> NetworkPlan:
-    """Plan every subnet of ``config``; raise ConfigError(s) when the plan cannot fit.
-
-    Apps get a slot only when the pattern is not ``base``; NAT groups (one per distinct
-    ``nat_group``, pinned by ``private_nat.groups``) only with pattern ``private-nat``.
+    Raises field-named ``ConfigError(s)`` when the plan cannot fit.
     """
-    apps: list[SlotRequest] = []
-    nat_groups: list[SlotRequest] = []
-    if config.pattern != "base":
-        apps = [
-            SlotRequest(name=app.name, slot=app.slot, field=f"apps[{i}]")
-            for i, app in enumerate(config.apps)
-        ]
-    secondary_cidr: str | None = None
-    if config.pattern == "private-nat":
-        pinned = dict(config.private_nat.group_slots)
-        nat_groups = [
-            SlotRequest(name=group, slot=pinned.get(group), field=nat_group_field(group))
-            for group in config.nat_groups
-        ]
-        secondary_cidr = config.private_nat.secondary_cidr
-    sizes = config.subnet_sizes
     return plan_network(
+        vpc_cidr=vpc_cidr,
+        availability_zones=availability_zones,
+        on_prem_cidrs=on_prem_cidrs,
+        apps=egress.app_slots(tenants) if egress is not None else (),
+        pools=egress.address_pools(tenants, subnet_sizes) if egress is not None else (),
+        control_plane_prefix=subnet_sizes.control_plane,
+        endpoint_prefix=subnet_sizes.endpoints,
+        system_node_prefix=subnet_sizes.system_nodes,
+        app_prefix=subnet_sizes.app,
+        lock=lock,
+    )
+
+
+def plan_for(
+    config: DeploymentConfig, lock: Mapping[str, Mapping[str, int]] | None = None
+) -> NetworkPlan:
+    """The plan of a validated config (see :func:`plan_deployment`)."""
+    return plan_deployment(
         vpc_cidr=config.vpc_cidr,
         availability_zones=config.availability_zones,
         on_prem_cidrs=config.on_prem_cidrs,
-        apps=apps,
-        nat_groups=nat_groups,
-        control_plane_prefix=sizes.control_plane,
-        endpoint_prefix=sizes.endpoints,
-        system_node_prefix=sizes.system_nodes,
-        app_prefix=sizes.app,
-        nat_prefix=sizes.nat,
-        secondary_cidr=secondary_cidr,
+        subnet_sizes=config.subnet_sizes,
+        egress=config.egress,
+        tenants=config.tenants,
+        lock=lock,
     )

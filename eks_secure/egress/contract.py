@@ -8,46 +8,134 @@ traffic carry when it reaches the on-premises firewall, and to which destination
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+import ipaddress
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
-from eks_secure.config.model import AppConfig, NodeGroupSize
+from eks_secure import rules
+from eks_secure.errors import ConfigError
 
 
 @dataclass(frozen=True)
 class Tenant:
-    """An application that needs a fixed upstream source IP."""
+    """An application that needs a fixed upstream source IP: what every pattern needs of it.
+
+    Pattern-specific settings (its NAT group, its dedicated node group...) live with the
+    pattern's :class:`~eks_secure.egress.spec.EgressSpec`. A tenant checks itself when built, so
+    a Python-API mistake names ``Tenant.<field>`` (or the config path in ``field``).
+    """
 
     name: str
-    """DNS-1123 label; also names its subnets, node group and policies."""
-    namespace: str
-    """Kubernetes namespace of the app."""
+    """DNS-1123 label of at most 40 characters; names its namespace by default and every
+    construct, subnet and policy of the app."""
     destinations: tuple[str, ...]
-    """On-prem CIDRs the app may reach."""
+    """On-prem CIDRs the app may reach (each inside the cluster's on-prem CIDRs)."""
+    namespace: str = ""
+    """Kubernetes namespace of the app. Default: the app's name."""
     ports: tuple[int, ...] = (443,)
-    """TCP ports the app may use towards on-premises."""
-    nodes: NodeGroupSize = field(default_factory=NodeGroupSize)
-    """Size of the app's dedicated node group (patterns with a node group per app)."""
-    nat_group: str | None = None
-    """NAT group of the app (pattern ``private-nat``)."""
+    """TCP ports the app may use towards on-premises. Default: 443."""
     team_roles: tuple[str, ...] = ()
-    """ARNs of the IAM roles of the app's team (group ``eks-secure:app:<name>``)."""
-    field: str = "apps"
-    """Config path of the app, for error messages (e.g. ``apps[2]``)."""
+    """ARNs of the IAM roles of the app's team (access entries, group ``eks-secure:app:<name>``,
+    ``edit`` in the app's namespace only). Default: none."""
+    field: str = ""
+    """Path of the app in error messages (the loader sets ``apps[2]``). Default: ``Tenant``."""
 
-    @classmethod
-    def from_app(cls, app: AppConfig, on_prem_cidrs: Sequence[str], field: str) -> Tenant:
-        """The tenant of a configured app; its destinations default to all on-prem CIDRs."""
-        return cls(
-            name=app.name,
-            namespace=app.namespace,
-            destinations=tuple(app.destinations or on_prem_cidrs),
-            ports=app.ports,
-            nodes=app.nodes,
-            nat_group=app.nat_group,
-            team_roles=app.team_role_arns,
-            field=field,
+    def __post_init__(self) -> None:
+        if not self.field:
+            object.__setattr__(self, "field", "Tenant")
+        if not self.namespace:
+            object.__setattr__(self, "namespace", self.name)
+        for attr in ("destinations", "ports", "team_roles"):
+            value = getattr(self, attr)
+            if isinstance(value, str) or not isinstance(value, Sequence):
+                raise ConfigError(
+                    self.path(attr),
+                    f"must be a list, got {type(value).__name__}",
+                    f"pass a list or tuple, e.g. {attr}=[...]",
+                )
+            object.__setattr__(self, attr, tuple(value))
+        problems = rules.app_name(self.name, self.path("name"))
+        problems += rules.app_namespace(self.namespace, self.path("namespace"))
+        for i, port in enumerate(self.ports):
+            if isinstance(port, bool) or not isinstance(port, int):
+                problems.append(
+                    ConfigError(
+                        self.path(f"ports[{i}]"), f"{port!r} is not a port number", "use 1..65535"
+                    )
+                )
+            else:
+                problems += rules.port(port, self.path(f"ports[{i}]"))
+        if not self.ports:
+            problems.append(
+                ConfigError(self.path("ports"), "is empty", "list at least one TCP port")
+            )
+        for i, role in enumerate(self.team_roles):
+            problems += rules.arn(str(role), self.path(f"team_role_arns[{i}]"), ("role",))
+        for i, cidr in enumerate(self.destinations):
+            try:
+                rules.parse_cidr(str(cidr), self.path(f"destinations[{i}]"), "10.1.0.0/16")
+            except ConfigError as exc:
+                problems.append(exc)
+        rules.raise_problems(problems)
+
+    def path(self, attr: str) -> str:
+        """The error path of one of this tenant's fields."""
+        if attr == "team_roles" and self.field != "Tenant":
+            attr = "team_role_arns"
+        return f"{self.field}.{attr}"
+
+    def check_destinations(self, on_prem_cidrs: Sequence[str]) -> list[ConfigError]:
+        """Each destination must lie inside one of ``on_prem_cidrs`` (the only routed space)."""
+        networks = [ipaddress.IPv4Network(c) for c in on_prem_cidrs]
+        listed = ", ".join(on_prem_cidrs) or "none listed"
+        problems = []
+        for i, cidr in enumerate(self.destinations):
+            net = ipaddress.IPv4Network(cidr)
+            if not any(net.subnet_of(o) for o in networks):
+                problems.append(
+                    ConfigError(
+                        self.path(f"destinations[{i}]"),
+                        f"{net} is not inside any on_prem_cidrs entry ({listed}), so the VPC has "
+                        "no route to it",
+                        "narrow the destination to on-premises space or add its range to "
+                        "on_prem_cidrs",
+                    )
+                )
+        return problems
+
+
+def check_tenants(tenants: object, field: str = "tenants") -> tuple[Tenant, ...]:
+    """``tenants`` as a tuple of :class:`Tenant` with unique names and namespaces."""
+    if isinstance(tenants, str | bytes | Mapping) or not isinstance(tenants, Sequence):
+        raise ConfigError(
+            field,
+            f"must be a list of Tenant, got {type(tenants).__name__}",
+            "pass [Tenant(...), ...]",
         )
+    result = []
+    for i, tenant in enumerate(tenants):
+        if not isinstance(tenant, Tenant):
+            raise ConfigError(
+                f"{field}[{i}]",
+                f"is a {type(tenant).__name__}, not a Tenant",
+                "build it with eks_secure.Tenant(name=..., destinations=[...])",
+            )
+        result.append(tenant)
+    problems = rules.unique_names([t.name for t in result], lambda i: result[i].path("name"))
+    namespaces: dict[str, int] = {}
+    for i, tenant in enumerate(result):
+        if tenant.namespace in namespaces:
+            problems.append(
+                ConfigError(
+                    tenant.path("namespace"),
+                    f"namespace '{tenant.namespace}' is already used by entry "
+                    f"{namespaces[tenant.namespace]}; egress rules are per namespace",
+                    "give every app its own namespace",
+                )
+            )
+        namespaces.setdefault(tenant.namespace, i)
+    rules.raise_problems(problems)
+    return tuple(result)
 
 
 @dataclass(frozen=True)

@@ -5,14 +5,16 @@ Layout of the primary VPC CIDR::
     [ infrastructure region ][ app slot 0 ][ app slot 1 ] ... [ app slot N-1 ]
 
 * The infrastructure region starts at the VPC's first address and holds, per AZ position, the
-  system-node, endpoint and control-plane subnets (and the NAT pool when the pattern needs one and
-  no secondary CIDR is given). Its layout depends only on the VPC CIDR, the tier sizes and the AZ
-  count, never on the apps.
-* Every app owns one *slot*: an aligned block holding one subnet per AZ position. An app's slot is
-  given explicitly (``slot:``) or derived from a hash of its name, so it depends on the app's name
-  alone: adding, removing or reordering other apps never moves it. Two names that hash to the
-  same slot are an error that lists free slots, so the user pins one of them.
-* NAT groups use the same scheme inside the NAT pool.
+  system-node, endpoint and control-plane subnets, followed by the *named pools* an egress
+  pattern asks for (NAT subnets, gateway subnets...) unless a pool comes from a secondary CIDR.
+  Its layout depends only on the VPC CIDR, the tier sizes, the pools and the AZ count, never on
+  the apps.
+* Every app of a pattern with dedicated subnets owns one *slot* of the app pool: an aligned
+  block holding one subnet per AZ position. Members of a named pool (NAT groups, egress groups)
+  own slots of that pool the same way.
+* A slot is pinned (``slot:``), recorded in an address-plan lock (see :mod:`eks_secure.network.lock`)
+  or, without a lock, derived from a hash of the member's name. Either way it depends on the
+  member alone: adding, removing or reordering other members never moves it.
 
 AZ positions follow the order of ``availability_zones``; the number of positions is that count
 rounded up to a power of two, so appending an AZ up to that count changes nothing else.
@@ -22,10 +24,10 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
+from eks_secure import rules
 from eks_secure.errors import ConfigError, ConfigErrors
 
 IPv4Network = ipaddress.IPv4Network
@@ -36,18 +38,11 @@ MAX_SUBNETS_PER_VPC = 200
 AWS_RESERVED_LEADING = 4
 """AWS reserves the first four addresses (and the last one) of every subnet."""
 
-DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+APP_POOL = "apps"
+"""Name of the app pool in a lock (the rest of the primary CIDR after the infrastructure)."""
 
-PRIVATE_RANGES: tuple[IPv4Network, ...] = tuple(
-    ipaddress.IPv4Network(c)
-    for c in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10")
-)
-"""Address space a VPC CIDR may come from: RFC 1918 and RFC 6598 (shared address space)."""
-
-
-def is_private_range(network: IPv4Network) -> bool:
-    """Whether ``network`` lies inside RFC 1918 or RFC 6598 space (:data:`PRIVATE_RANGES`)."""
-    return any(network.subnet_of(r) for r in PRIVATE_RANGES)
+DNS1123_LABEL = rules.DNS1123_LABEL
+is_private_range = rules.is_private_range
 
 
 @dataclass(frozen=True)
@@ -55,9 +50,9 @@ class SubnetPlan:
     """One planned subnet: which tier, which owner, which AZ, which CIDR."""
 
     tier: str
-    """``control-plane``, ``endpoints``, ``system-nodes``, ``app`` or ``nat``."""
+    """``control-plane``, ``endpoints``, ``system-nodes``, ``app`` or a pool's tier."""
     owner: str
-    """The app or NAT group name for ``app``/``nat`` subnets; the tier name otherwise."""
+    """The app or pool member name for slot subnets; the tier name otherwise."""
     az: str
     az_position: int
     cidr: str
@@ -70,24 +65,82 @@ class SubnetPlan:
 
 @dataclass(frozen=True)
 class SlotPlan:
-    """The subnets of one app or NAT group, one per AZ."""
+    """The subnets of one app or pool member, one per AZ."""
 
     name: str
     slot: int
     block: str
     subnets: tuple[SubnetPlan, ...]
+    fixed_ips: tuple[str, ...] = ()
+    """One fixed address per subnet (the first usable one) when the pool asks for it, e.g.
+    the primary private IP of a NAT gateway."""
 
     @property
     def cidrs(self) -> tuple[str, ...]:
         """Subnet CIDRs, in AZ order."""
         return tuple(s.cidr for s in self.subnets)
 
+    @property
+    def tier(self) -> str:
+        """The tier of the slot's subnets."""
+        return self.subnets[0].tier
+
 
 @dataclass(frozen=True)
-class NatGroupPlan(SlotPlan):
-    """A NAT group's subnets and the fixed primary private IP of its gateway in each AZ."""
+class SlotRequest:
+    """An app or pool member asking for a slot; ``slot`` pins it explicitly."""
 
-    nat_ips: tuple[str, ...] = ()
+    name: str
+    slot: int | None = None
+    field: str = "apps"
+    """Config path of the request, used in error messages (e.g. ``apps[2]``)."""
+
+
+@dataclass(frozen=True)
+class PoolRequest:
+    """A named address pool an egress pattern needs besides the app pool.
+
+    The pool is a block of the infrastructure region (``pool_prefix``, or the one slot it needs
+    if that is larger) or the whole ``secondary_cidr``; it is cut into slots of one
+    ``/subnet_prefix`` subnet per AZ position, one slot per member.
+    """
+
+    name: str
+    """Pool name: its key in the lock and in :meth:`NetworkPlan.pool`."""
+    tier: str
+    """Tier of its subnets (``eks-secure.io/tier`` tag)."""
+    members: tuple[SlotRequest, ...]
+    subnet_prefix: int
+    pool_prefix: int = 24
+    secondary_cidr: str | None = None
+    """Carve the pool from this additional VPC CIDR block instead of the primary CIDR."""
+    fixed_ips: bool = False
+    """Reserve each subnet's first usable address (see :attr:`SlotPlan.fixed_ips`)."""
+    field: str = ""
+    """Config path of the pool's CIDR or size, for errors (e.g. ``private_nat.secondary_cidr``)."""
+    prefix_field: str = ""
+    """Config path of ``subnet_prefix`` (e.g. ``subnets.nat_prefix``)."""
+    count_field: str = "apps"
+    """Config path blamed when the members do not fit."""
+
+
+@dataclass(frozen=True)
+class PoolPlan:
+    """A planned named pool and its members."""
+
+    name: str
+    tier: str
+    block: str
+    slot_count: int
+    members: tuple[SlotPlan, ...]
+    secondary_cidr: str | None = None
+
+    def member(self, name: str) -> SlotPlan:
+        """The plan of member ``name``."""
+        for member in self.members:
+            if member.name == name:
+                return member
+        raise KeyError(name)
 
 
 @dataclass(frozen=True)
@@ -100,10 +153,12 @@ class NetworkPlan:
     endpoints: tuple[SubnetPlan, ...]
     system_nodes: tuple[SubnetPlan, ...]
     apps: tuple[SlotPlan, ...]
-    nat_groups: tuple[NatGroupPlan, ...]
     app_slot_count: int
-    nat_slot_count: int
+    pools: tuple[PoolPlan, ...] = ()
     secondary_cidr: str | None = None
+    lock: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    """Every slot of the plan, by pool (``apps`` for the app pool) and member: what an
+    address-plan lock records."""
 
     def app(self, name: str) -> SlotPlan:
         """The plan of the app called ``name``."""
@@ -112,33 +167,31 @@ class NetworkPlan:
                 return app
         raise KeyError(name)
 
-    def nat_group(self, name: str) -> NatGroupPlan:
-        """The plan of the NAT group called ``name``."""
-        for group in self.nat_groups:
-            if group.name == name:
-                return group
+    def pool(self, name: str) -> PoolPlan:
+        """The named pool ``name``."""
+        for pool in self.pools:
+            if pool.name == name:
+                return pool
         raise KeyError(name)
+
+    def has_pool(self, name: str) -> bool:
+        """Whether the plan has a named pool ``name``."""
+        return any(pool.name == name for pool in self.pools)
+
+    def slots(self) -> tuple[SlotPlan, ...]:
+        """Every app and pool-member slot."""
+        return (*self.apps, *(m for pool in self.pools for m in pool.members))
 
     def all_subnets(self) -> tuple[SubnetPlan, ...]:
         """Every planned subnet."""
         result: list[SubnetPlan] = [*self.control_plane, *self.endpoints, *self.system_nodes]
-        for slot in (*self.apps, *self.nat_groups):
+        for slot in self.slots():
             result.extend(slot.subnets)
         return tuple(result)
 
 
-@dataclass(frozen=True)
-class SlotRequest:
-    """An app or NAT group asking for a slot; ``slot`` pins it explicitly."""
-
-    name: str
-    slot: int | None = None
-    field: str = "apps"
-    """Config path of the request, used in error messages (e.g. ``apps[2]``)."""
-
-
 def stable_slot(name: str, slot_count: int) -> int:
-    """The slot a name maps to when none is pinned: a hash of the name, nothing else."""
+    """The slot a name maps to when none is pinned or locked: a hash of the name, nothing else."""
     digest = hashlib.sha256(name.encode("utf-8")).digest()
     return int.from_bytes(digest[:8], "big") % slot_count
 
@@ -155,23 +208,14 @@ def _block_prefix(subnet_prefix: int, positions: int) -> int:
     return subnet_prefix - (positions.bit_length() - 1)
 
 
-def _check_prefix(field: str, prefix: int, lowest: int = 16, highest: int = 28) -> None:
-    if not lowest <= prefix <= highest:
-        raise ConfigError(
-            field,
-            f"prefix /{prefix} is outside what AWS allows for a subnet",
-            f"use a prefix between /{lowest} and /{highest}",
-        )
-
-
 def _allocate(
     region: IPv4Network, requests: Sequence[tuple[str, int]]
 ) -> tuple[dict[str, IPv4Network], IPv4Network]:
     """Allocate aligned blocks from the start of ``region``, in the order given.
 
     Callers pass the fixed tiers first (largest first, so no space is lost to alignment) and
-    optional pools after them, so an optional pool never moves a fixed tier. Returns the blocks
-    by name and the smallest aligned block at the start of ``region`` that contains them all.
+    the pools after them, so a pool never moves a fixed tier. Returns the blocks by name and the
+    smallest aligned block at the start of ``region`` that contains them all.
     """
     blocks: dict[str, IPv4Network] = {}
     cursor = int(region.network_address)
@@ -195,27 +239,75 @@ def _tier(tier: str, block: IPv4Network, prefix: int, azs: Sequence[str]) -> tup
     )
 
 
+def _next_free(taken: set[int], slot_count: int, after: int) -> int | None:
+    """The lowest free slot above ``after``, wrapping to the lowest free one."""
+    for slot in (*range(after + 1, slot_count), *range(after + 1)):
+        if slot not in taken:
+            return slot
+    return None
+
+
 def _assign_slots(
-    requests: Sequence[SlotRequest], slot_count: int, what: str, size_fix: str, count_field: str
+    requests: Sequence[SlotRequest],
+    slot_count: int,
+    what: str,
+    size_fix: str,
+    count_field: str,
+    locked: Mapping[str, int] | None,
 ) -> dict[str, int]:
-    """Map each request to its slot; raise a field-named error on any clash."""
-    errors: list[ConfigError] = []
+    """Map each request to its slot; raise a field-named error on any clash.
+
+    Order of precedence: a pinned ``slot``, then the lock, then (new members with a lock) the
+    next free slot after the highest one in use, or (no lock) the hash of the name.
+    """
     if len(requests) > slot_count:
         raise ConfigError(
             count_field,
             f"{len(requests)} {what} are configured but only {slot_count} fit",
             size_fix,
         )
+    errors: list[ConfigError] = []
     taken: dict[int, str] = {}
-    pinned = [r for r in requests if r.slot is not None]
-    hashed = [r for r in requests if r.slot is None]
-    wanted = {
-        r.name: r.slot if r.slot is not None else stable_slot(r.name, slot_count) for r in requests
-    }
+    wanted: dict[str, int] = {}
+    for r in requests:
+        if r.slot is not None:
+            wanted[r.name] = r.slot
+            if locked is not None and r.name in locked and locked[r.name] != r.slot:
+                errors.append(
+                    ConfigError(
+                        f"{r.field}.slot",
+                        f"'{r.name}' is pinned to slot {r.slot} but the address-plan lock "
+                        f"records slot {locked[r.name]}; moving it would replace its subnets",
+                        f"set slot: {locked[r.name]}, or remove the pin",
+                    )
+                )
+        elif locked is not None and r.name in locked:
+            wanted[r.name] = locked[r.name]
+        elif locked is None:
+            wanted[r.name] = stable_slot(r.name, slot_count)
+    # slots recorded for members that are gone stay reserved in this plan: their subnets are
+    # only deleted after the new ones are created, so reusing them now would collide
+    reserved = {s for n, s in (locked or {}).items() if n not in wanted}
     claimed = {slot: name for name, slot in wanted.items()}
     assigned: dict[str, int] = {}
-    for request in (*pinned, *hashed):
-        slot = wanted[request.name]
+    pinned_first = sorted(requests, key=lambda r: (r.slot is None, r.name not in wanted))
+    for request in pinned_first:
+        slot = wanted.get(request.name)
+        if slot is None:  # a new member with a lock: the next free slot
+            in_use = set(taken) | set(claimed) | reserved
+            after = max(in_use) if in_use else -1
+            free = _next_free(in_use, slot_count, after)
+            if free is None:
+                errors.append(
+                    ConfigError(
+                        count_field,
+                        f"no free slot is left for '{request.name}' ({slot_count} {what} fit)",
+                        size_fix,
+                    )
+                )
+                continue
+            slot = free
+            claimed[slot] = request.name
         if not 0 <= slot < slot_count:
             errors.append(
                 ConfigError(
@@ -225,13 +317,14 @@ def _assign_slots(
                 )
             )
             continue
-        if slot in taken:
+        if slot in taken or (slot in reserved and request.slot is not None):
+            other = taken.get(slot, "a removed member")
             errors.append(
                 ConfigError(
                     f"{request.field}.slot",
-                    f"'{request.name}' and '{taken[slot]}' both use slot {slot}",
+                    f"'{request.name}' and '{other}' both use slot {slot}",
                     "pin the one that is not deployed yet to a free slot with `slot:` "
-                    f"(free: {_free_slots(claimed, slot_count, slot)})",
+                    f"(free: {_free_slots({**claimed, **dict.fromkeys(reserved, '')}, slot_count, slot)})",
                 )
             )
             continue
@@ -242,7 +335,7 @@ def _assign_slots(
     return assigned
 
 
-def _free_slots(taken: dict[int, str], slot_count: int, clash: int) -> str:
+def _free_slots(taken: Mapping[int, str], slot_count: int, clash: int) -> str:
     free = [s for s in range(slot_count) if s not in taken and s != clash]
     shown = ", ".join(str(s) for s in free[:8])
     return shown + (", ..." if len(free) > 8 else "") if free else "none"
@@ -252,11 +345,12 @@ def _slot_plans(
     *,
     tier: str,
     requests: Sequence[SlotRequest],
-    slots: dict[str, int],
+    slots: Mapping[str, int],
     blocks: Sequence[IPv4Network],
     subnet_prefix: int,
     azs: Sequence[str],
-) -> list[tuple[SlotRequest, int, IPv4Network, tuple[SubnetPlan, ...]]]:
+    fixed_ips: bool = False,
+) -> tuple[SlotPlan, ...]:
     result = []
     for request in sorted(requests, key=lambda r: r.name):
         slot = slots[request.name]
@@ -266,8 +360,18 @@ def _slot_plans(
             SubnetPlan(tier=tier, owner=request.name, az=az, az_position=i, cidr=str(subnets[i]))
             for i, az in enumerate(azs)
         )
-        result.append((request, slot, block, planned))
-    return result
+        ips = (
+            tuple(
+                str(ipaddress.IPv4Network(s.cidr).network_address + AWS_RESERVED_LEADING)
+                for s in planned
+            )
+            if fixed_ips
+            else ()
+        )
+        result.append(
+            SlotPlan(name=request.name, slot=slot, block=str(block), subnets=planned, fixed_ips=ips)
+        )
+    return tuple(result)
 
 
 def _network(field: str, value: str) -> IPv4Network:
@@ -291,100 +395,71 @@ def plan_network(
     availability_zones: Sequence[str],
     on_prem_cidrs: Sequence[str] = (),
     apps: Sequence[SlotRequest] = (),
-    nat_groups: Sequence[SlotRequest] = (),
+    pools: Sequence[PoolRequest] = (),
     control_plane_prefix: int = 27,
     endpoint_prefix: int = 26,
     system_node_prefix: int = 24,
     app_prefix: int = 26,
-    nat_prefix: int = 28,
-    nat_pool_prefix: int = 24,
-    secondary_cidr: str | None = None,
+    lock: Mapping[str, Mapping[str, int]] | None = None,
 ) -> NetworkPlan:
     """Plan every subnet of a deployment; raise :class:`ConfigError` on input that cannot fit.
 
-    ``nat_groups`` non-empty reserves a NAT pool: a ``/nat_pool_prefix`` block in the
-    infrastructure region, or all of ``secondary_cidr`` when given.
+    ``apps`` take slots of the app pool; each of ``pools`` is a named pool in the
+    infrastructure region (or its secondary CIDR). With ``lock`` (pool -> member -> slot, as in
+    :attr:`NetworkPlan.lock`) recorded members keep their slots and new ones take the next free
+    slot; without it slots come from name hashes.
     """
     vpc = _network("vpc_cidr", vpc_cidr)
-    if not 16 <= vpc.prefixlen <= 24:
-        raise ConfigError(
-            "vpc_cidr",
-            f"a VPC CIDR must be between /16 and /24, got /{vpc.prefixlen}",
-            "use a /16 to /24 block",
-        )
-    if not is_private_range(vpc):
-        raise ConfigError(
-            "vpc_cidr",
-            f"{vpc} is not private (RFC 1918 / RFC 6598) address space",
-            "use a block from 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16 or 100.64.0.0/10",
-        )
+    rules.raise_problems(rules.vpc_cidr(vpc))
     azs = tuple(availability_zones)
-    if len(azs) < 2:
-        raise ConfigError(
-            "availability_zones",
-            f"{len(azs)} availability zone(s) given; EKS needs subnets in at least two",
-            "list two or more availability zones of the region",
-        )
-    if len(set(azs)) != len(azs):
-        raise ConfigError(
-            "availability_zones", "an availability zone is listed twice", "list each AZ once"
-        )
-    for field, prefix in (
+    rules.raise_problems(rules.availability_zones(azs, None, "availability_zones")[:1])
+    for name, prefix in (
         ("subnets.control_plane_prefix", control_plane_prefix),
         ("subnets.endpoint_prefix", endpoint_prefix),
         ("subnets.system_node_prefix", system_node_prefix),
         ("subnets.app_prefix", app_prefix),
-        ("subnets.nat_prefix", nat_prefix),
+        *(
+            (pool.prefix_field or f"{pool.name}.subnet_prefix", pool.subnet_prefix)
+            for pool in pools
+        ),
     ):
-        _check_prefix(field, prefix)
+        rules.raise_problems(rules.subnet_prefix(prefix, name))
     positions = az_positions(len(azs))
 
     onprem = _networks("on_prem_cidrs", on_prem_cidrs)
-    for i, net in enumerate(onprem):
-        if net.overlaps(vpc):
-            raise ConfigError(
-                f"on_prem_cidrs[{i}]",
-                f"{net} overlaps the VPC CIDR {vpc}, so it could never be routed on-premises",
-                "ask the network team for a VPC range disjoint from on-premises space",
-            )
+    rules.raise_problems(
+        [p for p in rules.on_prem_cidrs(onprem, vpc) if "VPC CIDR" in p.problem][:1]
+    )
 
+    secondaries = {p.secondary_cidr for p in pools if p.secondary_cidr is not None}
+    if len(secondaries) > 1:
+        raise ConfigError(
+            pools[0].field,
+            f"the address pools ask for different secondary CIDRs {sorted(secondaries)}",
+            "carve every pool from one secondary CIDR",
+        )
     secondary: IPv4Network | None = None
-    if secondary_cidr is not None:
-        secondary = _network("private_nat.secondary_cidr", secondary_cidr)
-        if not is_private_range(secondary) or not 16 <= secondary.prefixlen <= 28:
-            raise ConfigError(
-                "private_nat.secondary_cidr",
-                f"{secondary} must be a /16 to /28 block of private (RFC 1918 / RFC 6598) space",
-                "use e.g. a block from 100.64.0.0/10 that is unused on-premises",
-            )
-        if secondary.overlaps(vpc):
-            raise ConfigError(
-                "private_nat.secondary_cidr",
-                f"{secondary} overlaps the primary VPC CIDR {vpc}",
-                "pick a secondary block outside vpc_cidr",
-            )
-        for i, net in enumerate(onprem):
-            if secondary.overlaps(net):
-                raise ConfigError(
-                    "private_nat.secondary_cidr",
-                    f"{secondary} overlaps on_prem_cidrs[{i}] {net}; NAT subnets must be "
-                    "routable from on-premises",
-                    "pick a secondary block disjoint from every on-premises CIDR",
-                )
+    if secondaries:
+        pool_field = next(p.field for p in pools if p.secondary_cidr is not None)
+        secondary = _network(pool_field, next(iter(secondaries)))
+        rules.raise_problems(rules.secondary_cidr(secondary, vpc, onprem, pool_field)[:1])
 
     requests = [
         ("system-nodes", _block_prefix(system_node_prefix, positions)),
         ("endpoints", _block_prefix(endpoint_prefix, positions)),
         ("control-plane", _block_prefix(control_plane_prefix, positions)),
     ]
-    nat_block_prefix = _block_prefix(nat_prefix, positions)
-    if nat_groups and secondary is None:
-        requests.append(("nat-pool", min(nat_pool_prefix, nat_block_prefix)))
+    ordered_pools = sorted(pools, key=lambda p: p.name)
+    for pool in ordered_pools:
+        if pool.members and pool.secondary_cidr is None:
+            block = _block_prefix(pool.subnet_prefix, positions)
+            requests.append((f"pool:{pool.name}", min(pool.pool_prefix, block)))
     for name, prefix in requests:
         if prefix < vpc.prefixlen:
             raise ConfigError(
                 "vpc_cidr",
-                f"the {name} tier needs a /{prefix} but the VPC is only a /{vpc.prefixlen}",
+                f"the {name.removeprefix('pool:')} tier needs a /{prefix} but the VPC is only a "
+                f"/{vpc.prefixlen}",
                 "use a larger vpc_cidr or smaller subnets (`subnets:` prefixes)",
             )
     infra_blocks, infra = _allocate(vpc, requests)
@@ -400,16 +475,23 @@ def plan_network(
     if app_block_prefix >= vpc.prefixlen:
         app_blocks = [b for b in vpc.subnets(new_prefix=app_block_prefix) if not b.overlaps(infra)]
     tier_subnets = 3 * len(azs)
-    quota_apps = max(0, (MAX_SUBNETS_PER_VPC - tier_subnets - len(nat_groups) * len(azs)))
-    quota_apps //= len(azs)
+    pool_subnets = sum(len(p.members) for p in pools) * len(azs)
+    quota_apps = max(0, (MAX_SUBNETS_PER_VPC - tier_subnets - pool_subnets)) // len(azs)
     if apps and len(apps) > quota_apps:
         raise ConfigError(
             "apps",
             f"{len(apps)} apps need {len(apps) * len(azs)} subnets; with the "
-            f"{tier_subnets + len(nat_groups) * len(azs)} infrastructure subnets only "
+            f"{tier_subnets + pool_subnets} infrastructure subnets only "
             f"{quota_apps} apps fit in the {MAX_SUBNETS_PER_VPC}-subnet-per-VPC quota",
             f"keep at most {quota_apps} apps per VPC, use fewer AZs, or raise the subnet quota "
             "with AWS and split the apps over several clusters",
+        )
+    if pool_subnets + tier_subnets > MAX_SUBNETS_PER_VPC:
+        raise ConfigError(
+            ordered_pools[0].count_field,
+            f"the address pools need {pool_subnets} subnets besides the {tier_subnets} tier "
+            f"subnets, over the {MAX_SUBNETS_PER_VPC}-subnet-per-VPC quota",
+            "use fewer groups or AZs, or raise the subnet quota with AWS",
         )
     app_slots = _assign_slots(
         apps,
@@ -419,58 +501,61 @@ def plan_network(
         f"after the infrastructure subnets of {vpc}: use a larger vpc_cidr or a smaller "
         "subnets.app_prefix",
         "apps",
+        None if lock is None else lock.get(APP_POOL, {}),
     )
-    app_plans = tuple(
-        SlotPlan(name=r.name, slot=slot, block=str(block), subnets=subnets)
-        for r, slot, block, subnets in _slot_plans(
-            tier="app",
-            requests=apps,
-            slots=app_slots,
-            blocks=app_blocks,
-            subnet_prefix=app_prefix,
-            azs=azs,
-        )
+    app_plans = _slot_plans(
+        tier="app",
+        requests=apps,
+        slots=app_slots,
+        blocks=app_blocks,
+        subnet_prefix=app_prefix,
+        azs=azs,
     )
 
-    nat_plans: tuple[NatGroupPlan, ...] = ()
-    nat_slot_count = 0
-    if nat_groups:
-        pool = secondary if secondary is not None else infra_blocks["nat-pool"]
-        if nat_block_prefix < pool.prefixlen:
+    pool_plans: list[PoolPlan] = []
+    new_lock: dict[str, dict[str, int]] = {}
+    if apps:
+        new_lock[APP_POOL] = dict(sorted(app_slots.items()))
+    for pool in ordered_pools:
+        if not pool.members:
+            continue
+        region = secondary if pool.secondary_cidr is not None else infra_blocks[f"pool:{pool.name}"]
+        assert region is not None
+        block_prefix = _block_prefix(pool.subnet_prefix, positions)
+        if block_prefix < region.prefixlen:
             raise ConfigError(
-                "private_nat.secondary_cidr" if secondary is not None else "subnets.nat_prefix",
-                f"one NAT group needs a /{nat_block_prefix} ({positions} x /{nat_prefix}) but "
-                f"the NAT pool is a /{pool.prefixlen}",
-                "use a larger secondary CIDR or a smaller subnets.nat_prefix",
+                pool.field if pool.secondary_cidr is not None else pool.prefix_field or pool.field,
+                f"one {pool.name} slot needs a /{block_prefix} ({positions} x "
+                f"/{pool.subnet_prefix}) but the {pool.name} pool is a /{region.prefixlen}",
+                "use a larger secondary CIDR or a smaller subnet prefix",
             )
-        nat_blocks = list(pool.subnets(new_prefix=nat_block_prefix))
-        nat_slot_count = len(nat_blocks)
-        nat_slots = _assign_slots(
-            nat_groups,
-            nat_slot_count,
-            "NAT groups",
-            f"{nat_slot_count} NAT groups fit in the NAT pool {pool}: use fewer groups or a "
-            "larger private_nat.secondary_cidr",
-            "private_nat.secondary_cidr" if secondary is not None else "apps",
+        blocks = list(region.subnets(new_prefix=block_prefix))
+        slots = _assign_slots(
+            pool.members,
+            len(blocks),
+            f"{pool.name} pool members",
+            f"{len(blocks)} fit in the {pool.name} pool {region}: use fewer of them or a "
+            "larger pool",
+            pool.field if pool.secondary_cidr is not None else pool.count_field,
+            None if lock is None else lock.get(pool.name, {}),
         )
-        nat_plans = tuple(
-            NatGroupPlan(
-                name=r.name,
-                slot=slot,
-                block=str(block),
-                subnets=subnets,
-                nat_ips=tuple(
-                    str(ipaddress.IPv4Network(s.cidr).network_address + AWS_RESERVED_LEADING)
-                    for s in subnets
+        new_lock[pool.name] = dict(sorted(slots.items()))
+        pool_plans.append(
+            PoolPlan(
+                name=pool.name,
+                tier=pool.tier,
+                block=str(region),
+                slot_count=len(blocks),
+                members=_slot_plans(
+                    tier=pool.tier,
+                    requests=pool.members,
+                    slots=slots,
+                    blocks=blocks,
+                    subnet_prefix=pool.subnet_prefix,
+                    azs=azs,
+                    fixed_ips=pool.fixed_ips,
                 ),
-            )
-            for r, slot, block, subnets in _slot_plans(
-                tier="nat",
-                requests=nat_groups,
-                slots=nat_slots,
-                blocks=nat_blocks,
-                subnet_prefix=nat_prefix,
-                azs=azs,
+                secondary_cidr=pool.secondary_cidr,
             )
         )
 
@@ -483,8 +568,8 @@ def plan_network(
         endpoints=_tier("endpoints", infra_blocks["endpoints"], endpoint_prefix, azs),
         system_nodes=_tier("system-nodes", infra_blocks["system-nodes"], system_node_prefix, azs),
         apps=app_plans,
-        nat_groups=nat_plans,
         app_slot_count=len(app_blocks),
-        nat_slot_count=nat_slot_count,
+        pools=tuple(pool_plans),
         secondary_cidr=str(secondary) if secondary is not None else None,
+        lock=new_lock,
     )

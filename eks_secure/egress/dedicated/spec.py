@@ -1,0 +1,99 @@
+"""Shared spec of the patterns that give each app dedicated subnets and nodes (1 and 2)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from pydantic import Field, StrictInt
+
+from eks_secure.config.base import ConfigModel
+from eks_secure.config.model import NodeGroupSize
+from eks_secure.egress.spec import EgressSpec
+from eks_secure.errors import ConfigError
+from eks_secure.network.planner import SlotRequest
+
+if TYPE_CHECKING:  # pragma: no cover
+    from eks_secure.egress.contract import Tenant
+
+
+class DedicatedNodesApp(ConfigModel):
+    """Per-app keys of the dedicated-nodes patterns (``apps[].slot``, ``apps[].nodes``)."""
+
+    slot: StrictInt | None = Field(default=None, ge=0)
+    """Explicit slot of the app's subnets in the app pool. Default: the address-plan lock, or
+    a slot derived from the app's name."""
+    nodes: NodeGroupSize = NodeGroupSize()
+    """Size of the app's dedicated node group. Default: ``NodeGroupSize()`` (2 to 4 m7i.large),
+    not the system node group's size."""
+
+
+class DedicatedNodesEgress(EgressSpec):
+    """Base spec: each app gets a slot of the app pool, a node group and placement policies.
+
+    :param apps: per-app options by app name; an app not listed gets ``default_app``.
+    :param default_app: options of apps not listed. Default: ``DedicatedNodesApp()``.
+    :param fields: error path of each app's options (the loader passes ``apps[i]``). Default:
+        ``<Spec>.apps[<name>]``.
+    """
+
+    app_model: Any = DedicatedNodesApp
+    route_apps_on_prem: bool = True
+    """Whether app subnets get direct static on-prem routes."""
+
+    def __init__(
+        self,
+        *,
+        apps: Mapping[str, DedicatedNodesApp] | None = None,
+        default_app: DedicatedNodesApp | None = None,
+        fields: Mapping[str, str] | None = None,
+    ) -> None:
+        self.apps: dict[str, DedicatedNodesApp] = dict(apps or {})
+        self.default_app = default_app or self.app_model()
+        self.fields = dict(fields or {})
+        for name, options in self.apps.items():
+            if not isinstance(options, self.app_model):
+                raise ConfigError(
+                    self.field_of(name),
+                    f"is a {type(options).__name__}, not a {self.app_model.__name__}",
+                    f"pass {self.app_model.__name__}(...)",
+                )
+
+    @classmethod
+    def from_config(
+        cls, settings: Any | None, apps: Sequence[tuple[str, str, Any | None]]
+    ) -> EgressSpec:
+        """One options object per configured app, with its ``apps[i]`` path."""
+        del settings
+        return cls(
+            apps={name: opts for name, _, opts in apps if opts is not None},
+            fields={name: path for name, path, _ in apps},
+        )
+
+    def field_of(self, app: str) -> str:
+        """Error path of ``app``'s options."""
+        return self.fields.get(app, f"{type(self).__name__}.apps[{app}]")
+
+    def options(self, app: str) -> Any:
+        """The options of ``app`` (``default_app`` when not listed)."""
+        return self.apps.get(app, self.default_app)
+
+    def check(self, tenants: Sequence[Tenant]) -> list[ConfigError]:
+        """Options given for an app that is not a tenant are a mistake."""
+        names = {t.name for t in tenants}
+        return [
+            ConfigError(
+                self.field_of(name),
+                f"options are given for app '{name}', which is not one of the tenants",
+                "remove them or add the app",
+            )
+            for name in sorted(self.apps)
+            if name not in names
+        ]
+
+    def app_slots(self, tenants: Sequence[Tenant]) -> tuple[SlotRequest, ...]:
+        """One slot of the app pool per tenant (pinned by its ``slot`` option when given)."""
+        return tuple(
+            SlotRequest(name=t.name, slot=self.options(t.name).slot, field=self.field_of(t.name))
+            for t in tenants
+        )
