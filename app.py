@@ -1,5 +1,8 @@
 #!/usr/bin/env python3
-"""eks-secure reference app: ``cdk synth [-c pattern=NAME] [-c config=PATH]``."""
+"""eks-secure reference app.
+
+``cdk synth [-c pattern=NAME] [-c config=PATH] [-c update_lock=true]``.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +11,9 @@ import sys
 
 import aws_cdk as cdk
 
-from eks_secure.egress.allowlist import write_allowlists
 from eks_secure.errors import ConfigError
-from patterns.load import config_from_context
-from patterns.registry import build
+from patterns.load import config_from_context, config_path_from_context, update_lock_from_context
+from patterns.reference import build
 
 
 def main() -> int:
@@ -19,8 +21,13 @@ def main() -> int:
     app = cdk.App()
     try:
         config = config_from_context(app)
-        build(app, config)
-        assembly = app.synth()
+        build(
+            app,
+            config,
+            config_path=config_path_from_context(app),
+            update_lock=update_lock_from_context(app),
+        )
+        app.synth()
     except ConfigError as exc:
         print(f"eks-secure: invalid configuration\n{exc}", file=sys.stderr)
         return 1
@@ -32,7 +39,6 @@ def main() -> int:
             file=sys.stderr,
         )
         return 1
-    write_allowlists(assembly.directory)
     return 0
 
 

@@ -14,52 +14,98 @@ _EXPORTS: dict[str, str] = {
     "ConfigError": "eks_secure.errors",
     "ConfigErrors": "eks_secure.errors",
     "DeploymentConfig": "eks_secure.config.model",
+    "NodeGroupSize": "eks_secure.config.model",
+    "OnPremRoute": "eks_secure.config.model",
+    "ControlPlaneDestination": "eks_secure.config.model",
+    "ExistingVpc": "eks_secure.config.model",
+    "KyvernoSettings": "eks_secure.config.model",
+    "SubnetSizes": "eks_secure.config.model",
     "load_config": "eks_secure.config.loader",
     "parse_config": "eks_secure.config.loader",
     "plan_for": "eks_secure.config.plan",
+    "plan_deployment": "eks_secure.config.plan",
     "plan_network": "eks_secure.network.planner",
     "NetworkPlan": "eks_secure.network.planner",
     "SlotRequest": "eks_secure.network.planner",
+    "PoolRequest": "eks_secure.network.planner",
+    "read_lock": "eks_secure.network.lock",
+    "write_lock": "eks_secure.network.lock",
+    "EksSecureDeployment": "eks_secure.deployment",
+    "CreatorStack": "eks_secure.deployment",
     "SecureVpc": "eks_secure.network.vpc",
     "SecureCluster": "eks_secure.cluster.cluster",
     "ClusterCreatorRole": "eks_secure.cluster.creator_role",
     "creator_stack_synthesizer": "eks_secure.cluster.creator_role",
+    "tag_for_cluster": "eks_secure.cluster.tagging",
     "HardenedNodegroup": "eks_secure.cluster.nodegroup",
     "KyvernoInstall": "eks_secure.cluster.kyverno",
     "BaselineChart": "eks_secure.k8s.baseline",
     "Tenant": "eks_secure.egress.contract",
     "AllowListEntry": "eks_secure.egress.contract",
+    "EgressSpec": "eks_secure.egress.spec",
+    "ClusterOptions": "eks_secure.egress.spec",
+    "NodeTaint": "eks_secure.egress.spec",
     "EgressPattern": "eks_secure.egress.pattern",
-    "SubnetPerApp": "eks_secure.egress.subnet_per_app",
-    "PrivateNat": "eks_secure.egress.private_nat",
+    "AppFence": "eks_secure.egress.fence",
+    "register_pattern": "eks_secure.egress.registry",
+    "DedicatedNodesApp": "eks_secure.egress.dedicated.spec",
+    "SubnetPerAppEgress": "eks_secure.egress.subnet_per_app",
+    "SubnetPerApp": "eks_secure.egress.subnet_per_app.construct",
+    "PrivateNatEgress": "eks_secure.egress.private_nat",
+    "PrivateNatApp": "eks_secure.egress.private_nat",
+    "PrivateNatSettings": "eks_secure.egress.private_nat",
+    "PrivateNat": "eks_secure.egress.private_nat.construct",
     "write_allowlists": "eks_secure.egress.allowlist",
     "read_assembly": "eks_secure.egress.allowlist",
 }
 
 __all__ = [
     "AllowListEntry",
+    "AppFence",
     "BaselineChart",
     "ClusterCreatorRole",
+    "ClusterOptions",
     "ConfigError",
     "ConfigErrors",
+    "ControlPlaneDestination",
+    "CreatorStack",
+    "DedicatedNodesApp",
     "DeploymentConfig",
     "EgressPattern",
+    "EgressSpec",
+    "EksSecureDeployment",
+    "ExistingVpc",
     "HardenedNodegroup",
     "KyvernoInstall",
+    "KyvernoSettings",
     "NetworkPlan",
+    "NodeGroupSize",
+    "NodeTaint",
+    "OnPremRoute",
+    "PoolRequest",
     "PrivateNat",
+    "PrivateNatApp",
+    "PrivateNatEgress",
+    "PrivateNatSettings",
     "SecureCluster",
     "SecureVpc",
     "SlotRequest",
     "SubnetPerApp",
+    "SubnetPerAppEgress",
+    "SubnetSizes",
     "Tenant",
     "creator_stack_synthesizer",
     "load_config",
     "parse_config",
+    "plan_deployment",
     "plan_for",
     "plan_network",
     "read_assembly",
+    "read_lock",
+    "register_pattern",
+    "tag_for_cluster",
     "write_allowlists",
+    "write_lock",
 ]
 
 
@@ -78,15 +124,32 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from eks_secure.cluster.creator_role import ClusterCreatorRole, creator_stack_synthesizer
     from eks_secure.cluster.kyverno import KyvernoInstall
     from eks_secure.cluster.nodegroup import HardenedNodegroup
+    from eks_secure.cluster.tagging import tag_for_cluster
     from eks_secure.config.loader import load_config, parse_config
-    from eks_secure.config.model import DeploymentConfig
-    from eks_secure.config.plan import plan_for
+    from eks_secure.config.model import (
+        ControlPlaneDestination,
+        DeploymentConfig,
+        ExistingVpc,
+        KyvernoSettings,
+        NodeGroupSize,
+        OnPremRoute,
+        SubnetSizes,
+    )
+    from eks_secure.config.plan import plan_deployment, plan_for
+    from eks_secure.deployment import CreatorStack, EksSecureDeployment
     from eks_secure.egress.allowlist import read_assembly, write_allowlists
     from eks_secure.egress.contract import AllowListEntry, Tenant
+    from eks_secure.egress.dedicated.spec import DedicatedNodesApp
+    from eks_secure.egress.fence import AppFence
     from eks_secure.egress.pattern import EgressPattern
-    from eks_secure.egress.private_nat import PrivateNat
-    from eks_secure.egress.subnet_per_app import SubnetPerApp
+    from eks_secure.egress.private_nat import PrivateNatApp, PrivateNatEgress, PrivateNatSettings
+    from eks_secure.egress.private_nat.construct import PrivateNat
+    from eks_secure.egress.registry import register as register_pattern
+    from eks_secure.egress.spec import ClusterOptions, EgressSpec, NodeTaint
+    from eks_secure.egress.subnet_per_app import SubnetPerAppEgress
+    from eks_secure.egress.subnet_per_app.construct import SubnetPerApp
     from eks_secure.errors import ConfigError, ConfigErrors
     from eks_secure.k8s.baseline import BaselineChart
-    from eks_secure.network.planner import NetworkPlan, SlotRequest, plan_network
+    from eks_secure.network.lock import read_lock, write_lock
+    from eks_secure.network.planner import NetworkPlan, PoolRequest, SlotRequest, plan_network
     from eks_secure.network.vpc import SecureVpc

@@ -10,6 +10,7 @@ where its input came from, and its wording is the same on both routes.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import ipaddress
 import re
@@ -79,9 +80,8 @@ _ARN_WHAT: Mapping[tuple[str, ...], str] = {
 
 
 def raise_problems(problems: Sequence[ConfigError]) -> None:
-    """Raise ``problems`` (one as itself, several as :class:`ConfigErrors`); no-op when empty."""
-    if len(problems) == 1:
-        raise problems[0]
+    """Raise ``problems`` as :class:`ConfigErrors` (a ``ConfigError`` naming the first field);
+    no-op when empty."""
     if problems:
         raise ConfigErrors(problems)
 
@@ -263,10 +263,8 @@ def parse_cidr(value: str, field: str, example: str = "10.20.0.0/16") -> IPv4Net
         return IPv4Network(value, strict=True)
     except ValueError as exc:
         fix = f"write it as a.b.c.d/n with no host bits set, e.g. {example}"
-        try:
+        with contextlib.suppress(ValueError):
             fix = f"use {IPv4Network(value, strict=False)} (no host bits set)"
-        except ValueError:
-            pass
         raise ConfigError(
             field, f"'{value}' is not an IPv4 network in CIDR form ({exc})", fix
         ) from None
@@ -396,7 +394,7 @@ def private_asn(asn: int, field: str) -> Problems:
     ]
 
 
-def routable(
+def routable(  # noqa: PLR0917 -- a rule reads better with its inputs in order
     cidr: IPv4Network,
     vpc: IPv4Network,
     on_prem: Sequence[IPv4Network],

@@ -40,6 +40,24 @@ def default_config_path(pattern: str | None) -> Path:
     return DEFAULT_CONFIG
 
 
+def config_path_from_context(app: cdk.App) -> Path:
+    """The config file ``-c config=`` names (default: the example of ``-c pattern=``)."""
+    pattern = app.node.try_get_context("pattern")
+    configured = app.node.try_get_context("config")
+    return (
+        Path(str(configured))
+        if configured
+        else default_config_path(str(pattern) if pattern else None)
+    )
+
+
+def update_lock_from_context(app: cdk.App) -> bool:
+    """Whether ``-c update_lock=true`` (or ``EKS_SECURE_UPDATE_LOCK=1``) asks to rewrite the
+    address-plan lock."""
+    value = app.node.try_get_context("update_lock") or os.environ.get("EKS_SECURE_UPDATE_LOCK")
+    return str(value).lower() in ("1", "true", "yes")
+
+
 def config_from_context(app: cdk.App) -> DeploymentConfig:
     """Load the config named by ``-c config=`` (default: the example of ``-c pattern=``).
 
@@ -49,9 +67,7 @@ def config_from_context(app: cdk.App) -> DeploymentConfig:
     """
     pattern = app.node.try_get_context("pattern")
     pattern = str(pattern) if pattern else None
-    configured = app.node.try_get_context("config")
-    path = Path(str(configured)) if configured else default_config_path(pattern)
-    data = read_config_file(path)
+    data = read_config_file(config_path_from_context(app))
     if isinstance(data, dict):
         for key, env_var in (("account", "EKS_SECURE_ACCOUNT"), ("region", "EKS_SECURE_REGION")):
             value = app.node.try_get_context(key) or os.environ.get(env_var)

@@ -23,9 +23,9 @@ import yaml
 
 from eks_secure.config.loader import parse_config
 from eks_secure.config.model import DeploymentConfig
-from patterns.base import Deployment
+from eks_secure.deployment import EksSecureDeployment
+from eks_secure.network.lock import lock_path, read_lock
 from patterns.load import default_config_path, project_context
-from patterns.registry import build
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "patterns" / "examples"
@@ -36,7 +36,9 @@ HASH = re.compile(r"\b[0-9a-f]{64}\b")
 class Synth:
     """A synthesized deployment: the templates, manifests and reports it produced."""
 
-    deployment: Deployment
+    deployment: EksSecureDeployment
+    config: DeploymentConfig
+    """The deployment's validated config."""
     outdir: Path
     synth_error: str | None = None
     """Why synthesis failed (cdk-nag errors make it fail after writing the templates)."""
@@ -44,11 +46,6 @@ class Synth:
     """Every template in the assembly (nested stacks included), by file name."""
     manifests: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     """cdk8s manifests shipped into the cluster, by chart construct ID."""
-
-    @property
-    def config(self) -> DeploymentConfig:
-        """The deployment's validated config."""
-        return self.deployment.config
 
     @property
     def cluster_template(self) -> dict[str, Any]:
@@ -87,12 +84,17 @@ def load_example(name: str) -> dict[str, Any]:
     return copy.deepcopy(data)
 
 
-def synth_config(data: dict[str, Any], *, nag: bool = True) -> Synth:
-    """Build and synthesize the reference deployment of a raw config dict."""
+def synth_config(
+    data: dict[str, Any],
+    *,
+    nag: bool = True,
+    lock: dict[str, dict[str, int]] | None = None,
+) -> Synth:
+    """Build and synthesize the reference deployment of a raw config dict (with ``lock``)."""
     config = parse_config(copy.deepcopy(data))
     outdir = Path(tempfile.mkdtemp(prefix="eks-secure-synth-"))
     app = cdk.App(outdir=str(outdir), context=project_context())
-    deployment = build(app, config)
+    deployment = EksSecureDeployment.from_config(app, config, address_lock=lock)
     if nag:
         cdk.Validations.of(app).add_plugins(cdk_nag.AwsSolutionsChecks(app))
     error: str | None = None
@@ -100,10 +102,10 @@ def synth_config(data: dict[str, Any], *, nag: bool = True) -> Synth:
         app.synth()
     except Exception as exc:  # policy validation failures surface here; the test reports them
         error = str(exc)
-    result = Synth(deployment=deployment, outdir=outdir, synth_error=error)
+    result = Synth(deployment=deployment, config=config, outdir=outdir, synth_error=error)
     for path in sorted(outdir.glob("*.template.json")):
         result.templates[path.name] = json.loads(path.read_text())
-    cluster = deployment.cluster_stack.secure_cluster
+    cluster = deployment.secure_cluster
     for chart_id, chart in cluster.charts.items():
         result.manifests[chart_id] = json.loads(json.dumps(chart.to_json()))
     return result
@@ -115,7 +117,7 @@ def synth(pattern: str) -> Synth:
     path = default_config_path(pattern)
     data: dict[str, Any] = yaml.safe_load(path.read_text())
     data["pattern"] = pattern
-    return synth_config(data)
+    return synth_config(data, lock=read_lock(lock_path(path)))
 
 
 def normalise(template: dict[str, Any]) -> dict[str, Any]:

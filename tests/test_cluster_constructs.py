@@ -90,7 +90,7 @@ def test_unsupported_kubernetes_version() -> None:
                 network, "Eks", network=network, cluster_name="c", kubernetes_version="1.20"
             )
         )
-        == "kubernetes_version"
+        == "SecureCluster.kubernetes_version"
     )
 
 
@@ -123,11 +123,13 @@ def test_graviton_instance_types_pick_arm64() -> None:
 
 
 def test_node_group_size_bounds() -> None:
-    from eks_secure.cluster.nodegroup import _check_size
-
+    """NodeGroupSize checks its own bounds (one rule, for the loader and the Python API)."""
     with pytest.raises(ConfigError) as info:
-        _check_size(NodeGroupSize(min_size=3, desired_size=2, max_size=4), "apps[0].nodes")
-    assert info.value.field == "apps[0].nodes"
+        NodeGroupSize(min_size=3, desired_size=2, max_size=4)
+    assert info.value.field == "NodeGroupSize.desired_size"
+    with pytest.raises(ConfigError) as info:
+        NodeGroupSize(disk_size_gib=10)
+    assert info.value.field == "NodeGroupSize.disk_size_gib"
 
 
 def _nacl_entries(egress: ControlPlaneEgress) -> dict[str, tuple[int, bool]]:

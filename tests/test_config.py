@@ -88,7 +88,7 @@ def test_private_nat_example_groups() -> None:
     config = load_config(EXAMPLES / "private-nat.yaml")
     assert config.nat_groups == ("analytics", "core-banking")
     plan = plan_for(config)
-    assert {g.name for g in plan.nat_groups} == {"analytics", "core-banking"}
+    assert {g.name for g in plan.pool("nat").members} == {"analytics", "core-banking"}
 
 
 def test_defaults_applied() -> None:
@@ -159,8 +159,11 @@ def test_empty_vpn_gateway_mapping() -> None:
 
 
 def test_pattern_override() -> None:
-    config = load_config(EXAMPLES / "subnet-per-app.yaml", pattern="cilium")
-    assert config.pattern == "cilium"
+    # a reserved pattern that is not built yet is a clear `pattern` error
+    with pytest.raises(ConfigErrors) as info:
+        load_config(EXAMPLES / "subnet-per-app.yaml", pattern="cilium")
+    assert info.value.fields == ("pattern",)
+    assert "not available" in str(info.value)
     # base takes no apps, so overriding the subnet-per-app example to base is an error
     with pytest.raises(ConfigErrors) as info:
         load_config(EXAMPLES / "subnet-per-app.yaml", pattern="base")
@@ -658,5 +661,5 @@ def test_nat_group_pin_honoured() -> None:
     config = parse_config(data)
     assert config.private_nat.group_slots == (("analytics", 3),)
     plan = plan_for(config)
-    assert plan.nat_group("analytics").slot == 3
+    assert plan.pool("nat").member("analytics").slot == 3
     assert plan.secondary_cidr == "100.64.0.0/22"

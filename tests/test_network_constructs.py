@@ -17,7 +17,7 @@ from eks_secure.config.model import ExistingVpc, OnPremRoute
 from eks_secure.errors import ConfigError
 from eks_secure.network.endpoints import DEFAULT_INTERFACE_ENDPOINT_SERVICES, endpoint_id
 from eks_secure.network.onprem import cidr_id
-from eks_secure.network.planner import NetworkPlan, SlotRequest, plan_network
+from eks_secure.network.planner import NetworkPlan, PoolRequest, SlotRequest, plan_network
 from eks_secure.network.vpc import EXISTING_ENDPOINTS_WARNING, SecureVpc
 
 pytestmark = pytest.mark.xdist_group("network")
@@ -106,8 +106,17 @@ def vgw() -> Built:
         availability_zones=AZS[:2],
         on_prem_cidrs=ON_PREM,
         apps=[SlotRequest("payments")],
-        nat_groups=[SlotRequest("shared")],
-        secondary_cidr="100.64.0.0/24",
+        pools=[
+            PoolRequest(
+                name="nat",
+                tier="nat",
+                members=(SlotRequest("shared"),),
+                subnet_prefix=28,
+                secondary_cidr="100.64.0.0/24",
+                fixed_ips=True,
+                field="private_nat.secondary_cidr",
+            )
+        ],
     )
 
     def build(stack: cdk.Stack) -> SecureVpc:
@@ -119,7 +128,7 @@ def vgw() -> Built:
             on_prem_route=OnPremRoute(vpn_gateway=True, vpn_gateway_asn=64700),
             endpoint_services=("ecr.api", "ecr.dkr", "sts", "eks-auth", "xray"),
         )
-        network.add_subnets(Construct(stack, "Nat"), plan.nat_group("shared"))
+        network.add_subnets(Construct(stack, "Nat"), plan.pool("nat").member("shared"))
         network.add_subnets(Construct(stack, "App"), plan.app("payments"), route_on_prem=False)
         return network
 
@@ -279,7 +288,7 @@ def test_secondary_cidr_subnets_depend_on_the_association(vgw: Built) -> None:
     )
     assert len(association) == 1
     (association_id,) = association
-    nat_cidrs = set(vgw.plan.nat_group("shared").cidrs)
+    nat_cidrs = set(vgw.plan.pool("nat").member("shared").cidrs)
     for logical_id, subnet in vgw.resources("AWS::EC2::Subnet").items():
         depends = subnet.get("DependsOn", [])
         if subnet["Properties"]["CidrBlock"] in nat_cidrs:

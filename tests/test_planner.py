@@ -13,6 +13,8 @@ from eks_secure.errors import ConfigError, ConfigErrors
 from eks_secure.network.planner import (
     MAX_SUBNETS_PER_VPC,
     NetworkPlan,
+    PoolRequest,
+    SlotPlan,
     SlotRequest,
     az_positions,
     plan_network,
@@ -29,10 +31,34 @@ def apps(*names: str) -> list[SlotRequest]:
     return [SlotRequest(name=n, field=f"apps[{i}]") for i, n in enumerate(names)]
 
 
+def nat_pool(groups: Sequence[SlotRequest], secondary: str | None = None) -> PoolRequest:
+    """The NAT pool pattern private-nat asks for."""
+    return PoolRequest(
+        name="nat",
+        tier="nat",
+        members=tuple(groups),
+        subnet_prefix=28,
+        secondary_cidr=secondary,
+        fixed_ips=True,
+        field="private_nat.secondary_cidr",
+        prefix_field="subnets.nat_prefix",
+        count_field="private_nat.secondary_cidr" if secondary else "apps",
+    )
+
+
 def plan(**kwargs: Any) -> NetworkPlan:
+    """``plan_network`` with defaults; ``nat_groups``/``secondary_cidr`` make a NAT pool."""
     args: dict[str, Any] = {"vpc_cidr": VPC, "availability_zones": AZS3, "on_prem_cidrs": ONPREM}
+    groups = kwargs.pop("nat_groups", None)
+    secondary = kwargs.pop("secondary_cidr", None)
+    if groups is not None or secondary is not None:
+        kwargs["pools"] = [nat_pool(groups or [SlotRequest("g")], secondary)]
     args.update(kwargs)
     return plan_network(**args)
+
+
+def nat_members(p: NetworkPlan) -> tuple[SlotPlan, ...]:
+    return p.pool("nat").members if p.has_pool("nat") else ()
 
 
 def infra(p: NetworkPlan) -> tuple[object, ...]:
@@ -90,7 +116,7 @@ def test_subnets_disjoint_and_inside_vpc(azs: tuple[str, ...], secondary: str | 
             assert net.subnet_of(ipaddress.IPv4Network(secondary))
         else:
             assert net.subnet_of(vpc)
-    for slot in (*p.apps, *p.nat_groups):
+    for slot in (*p.apps, *nat_members(p)):
         assert [s.az for s in slot.subnets] == list(azs)
         assert all(
             ipaddress.IPv4Network(c).subnet_of(ipaddress.IPv4Network(slot.block))
@@ -118,8 +144,8 @@ def test_tiers_and_apps_unchanged_when_nat_pool_added() -> None:
     with_nat = plan(apps=requests, nat_groups=[SlotRequest("core-banking")])
     assert infra(with_nat) == infra(without)
     assert cidrs_by_app(with_nat) == cidrs_by_app(without)
-    assert without.nat_groups == ()
-    assert with_nat.nat_group("core-banking").cidrs
+    assert nat_members(without) == ()
+    assert with_nat.pool("nat").member("core-banking").cidrs
 
 
 def test_infra_tiers_stable_when_az_count_goes_from_3_to_4() -> None:
@@ -141,9 +167,9 @@ def test_nat_ips_inside_subnets_and_not_reserved(secondary: str | None) -> None:
         nat_groups=[SlotRequest("core-banking"), SlotRequest("analytics")],
         secondary_cidr=secondary,
     )
-    for group in p.nat_groups:
-        assert len(group.nat_ips) == len(group.subnets)
-        for ip_text, subnet in zip(group.nat_ips, group.subnets, strict=True):
+    for group in nat_members(p):
+        assert len(group.fixed_ips) == len(group.subnets)
+        for ip_text, subnet in zip(group.fixed_ips, group.subnets, strict=True):
             ip = ipaddress.IPv4Address(ip_text)
             net = ipaddress.IPv4Network(subnet.cidr)
             assert ip in net
@@ -226,7 +252,7 @@ def test_az_positions_rounds_up_to_power_of_two(count: int, positions: int) -> N
         ({"vpc_cidr": "10.20.0.1/16"}, "vpc_cidr"),
         ({"vpc_cidr": "11.0.0.0/16"}, "vpc_cidr"),
         ({"availability_zones": ("eu-west-1a",)}, "availability_zones"),
-        ({"availability_zones": ("eu-west-1a", "eu-west-1a")}, "availability_zones"),
+        ({"availability_zones": ("eu-west-1a", "eu-west-1a")}, "availability_zones[1]"),
         ({"app_prefix": 29}, "subnets.app_prefix"),
         ({"on_prem_cidrs": ("10.20.5.0/24",)}, "on_prem_cidrs[0]"),
         ({"secondary_cidr": "10.20.0.0/22"}, "private_nat.secondary_cidr"),
@@ -249,3 +275,66 @@ def test_shared_address_space_vpc_allowed() -> None:
 def test_construct_ids_depend_on_az_position() -> None:
     p = plan(apps=apps("a"))
     assert [s.construct_id for s in p.app("a").subnets] == ["Subnet1", "Subnet2", "Subnet3"]
+
+
+# -- the address-plan lock -------------------------------------------------------------------
+
+
+def test_plan_records_every_slot_in_its_lock() -> None:
+    p = plan(apps=apps("a", "b"), nat_groups=[SlotRequest("core")])
+    assert p.lock == {
+        "apps": {"a": p.app("a").slot, "b": p.app("b").slot},
+        "nat": {"core": p.pool("nat").member("core").slot},
+    }
+
+
+def test_locked_members_keep_their_slots_and_new_ones_take_the_next_free_slot() -> None:
+    lock = {"apps": {"a": 7, "b": 3}}
+    p = plan(apps=apps("a", "b", "c", "d"), lock=lock)
+    assert (p.app("a").slot, p.app("b").slot) == (7, 3)
+    assert (p.app("c").slot, p.app("d").slot) == (8, 9)  # after the highest slot in use
+    assert p.lock["apps"] == {"a": 7, "b": 3, "c": 8, "d": 9}
+
+
+def test_new_members_never_clash_even_when_their_names_hash_alike() -> None:
+    """Without a lock, names hashing to one slot clash; with a lock they never do."""
+    count = plan().app_slot_count
+    names = [f"app-{i}" for i in range(400)]
+    by_slot: dict[int, str] = {}
+    clash = None
+    for name in names:
+        slot = stable_slot(name, count)
+        if slot in by_slot:
+            clash = (by_slot[slot], name)
+            break
+        by_slot[slot] = name
+    assert clash is not None
+    with pytest.raises(ConfigErrors):
+        plan(apps=apps(*clash))
+    p = plan(apps=apps(*clash), lock={"apps": {}})
+    assert p.app(clash[0]).slot != p.app(clash[1]).slot
+
+
+def test_a_removed_members_slot_is_not_reused_in_the_same_plan() -> None:
+    count = plan().app_slot_count
+    lock = {"apps": {"gone": count - 1, "kept": 0}}
+    p = plan(apps=apps("kept", "new"), lock=lock)
+    assert p.app("new").slot not in (0, count - 1)
+    assert p.lock["apps"] == {"kept": 0, "new": p.app("new").slot}
+
+
+def test_a_pin_that_contradicts_the_lock_is_an_error() -> None:
+    with pytest.raises(ConfigErrors) as info:
+        plan(apps=[SlotRequest("a", slot=2, field="apps[0]")], lock={"apps": {"a": 5}})
+    assert info.value.fields == ("apps[0].slot",)
+    assert "slot: 5" in info.value.errors[0].fix
+
+
+def test_locked_pool_members_keep_their_slots() -> None:
+    p = plan(
+        apps=apps("a"),
+        nat_groups=[SlotRequest("one"), SlotRequest("two")],
+        lock={"nat": {"two": 0}},
+    )
+    assert p.pool("nat").member("two").slot == 0
+    assert p.pool("nat").member("one").slot == 1

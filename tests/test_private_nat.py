@@ -21,10 +21,12 @@ from syrupy.assertion import SnapshotAssertion
 from template_checks import cfn_lint_findings, props, resources
 
 from eks_secure.config import parse_config
+from eks_secure.config.model import SubnetSizes
 from eks_secure.egress.allowlist import entries_from_template
 from eks_secure.egress.contract import Tenant
-from eks_secure.egress.private_nat import PrivateNat, validate_nat_groups
-from eks_secure.egress.tenants import camel
+from eks_secure.egress.fence import camel
+from eks_secure.egress.private_nat import PrivateNatApp, PrivateNatEgress, PrivateNatSettings
+from eks_secure.egress.private_nat.construct import PrivateNat, validate_nat_groups
 from eks_secure.errors import ConfigErrors
 from eks_secure.network.planner import NetworkPlan, SlotRequest, plan_network
 from eks_secure.network.vpc import APP_TAG, NAT_GROUP_TAG, TIER_TAG
@@ -34,6 +36,22 @@ pytestmark = pytest.mark.xdist_group("private-nat")
 HASH = re.compile(r"[0-9a-f]{64}")
 Ref = tuple[str, str]
 """A resource as (template file name, logical ID)."""
+
+
+def groups_of(synth: Synth) -> dict[str, list[str]]:
+    """NAT group -> its apps, from the deployment's spec."""
+    spec = synth.deployment.egress_spec
+    assert isinstance(spec, PrivateNatEgress)
+    return spec.groups(synth.deployment.tenants)
+
+
+def group_of(synth: Synth, app: str) -> str:
+    """The NAT group of ``app``."""
+    spec = synth.deployment.egress_spec
+    assert isinstance(spec, PrivateNatEgress)
+    group = spec.nat_group_of(app)
+    assert group is not None
+    return group
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -189,7 +207,7 @@ def test_one_nested_stack_per_app_and_per_nat_group(private_nat: Synth) -> None:
     names = set(private_nat.templates)
     config = private_nat.config
     nested = {n for n in names if n.endswith(".nested.template.json")}
-    assert len(nested) == len(config.apps) + len(config.nat_groups)
+    assert len(nested) == len(config.apps) + len(groups_of(private_nat))
 
 
 def test_cfn_lint_has_no_errors_in_any_template(private_nat: Synth) -> None:
@@ -220,8 +238,8 @@ def test_manifests_validate_against_the_cluster_version(private_nat: Synth) -> N
 
 def test_one_private_nat_gateway_per_group_per_az(private_nat: Synth, net: Network) -> None:
     config = private_nat.config
-    assert len(net.gateways) == len(config.nat_groups) * len(config.availability_zones)
-    for group in config.nat_groups:
+    assert len(net.gateways) == len(groups_of(private_nat)) * len(config.availability_zones)
+    for group in groups_of(private_nat):
         azs = sorted(subnet.az for _, subnet in net.group_gateways(group).values())
         assert azs == sorted(config.availability_zones), group
 
@@ -243,9 +261,9 @@ def test_nat_gateways_are_private_with_their_ip_inside_their_subnet(
 
 def test_nat_gateway_ips_are_the_planned_ones(private_nat: Synth, net: Network) -> None:
     plan = private_nat.deployment.plan
-    for group in plan.nat_groups:
+    for group in plan.pool("nat").members:
         built = {s.az: g["PrivateIpAddress"] for g, s in net.group_gateways(group.name).values()}
-        planned = {s.az: ip for s, ip in zip(group.subnets, group.nat_ips, strict=True)}
+        planned = {s.az: ip for s, ip in zip(group.subnets, group.fixed_ips, strict=True)}
         assert built == planned, group.name
 
 
@@ -253,7 +271,7 @@ def test_nat_subnets_route_on_prem_to_the_transit_gateway(private_nat: Synth, ne
     config = private_nat.config
     assert config.on_prem_route is not None
     tables = net.tables("nat")
-    assert len(tables) == len(config.nat_groups) * len(config.availability_zones)
+    assert len(tables) == len(groups_of(private_nat)) * len(config.availability_zones)
     for table in tables:
         on_prem = {r["DestinationCidrBlock"]: r for r in net.routes_of(table)}
         assert set(on_prem) == set(config.on_prem_cidrs), table
@@ -290,7 +308,7 @@ def test_app_subnets_send_every_on_prem_cidr_to_their_groups_nat_in_the_same_az(
             for route in routes:
                 gateway_ref = net.target(route, "NatGatewayId")
                 _, nat_subnet = net.gateways[gateway_ref]
-                assert nat_subnet.owner == app.nat_group, (app.name, route)
+                assert nat_subnet.owner == group_of(private_nat, app.name), (app.name, route)
                 assert nat_subnet.az == subnet.az, (app.name, route)
 
 
@@ -344,18 +362,18 @@ def test_allow_list_is_the_groups_nat_ips(private_nat: Synth, net: Network) -> N
     config = private_nat.config
     entries = {e.app: e for e in entries_from_template(private_nat.cluster_template)}
     assert set(entries) == {a.name for a in config.apps}
-    for app in config.apps:
+    for app in private_nat.deployment.tenants:
         entry = entries[app.name]
         ips = {
             f"{g['PrivateIpAddress']}/32"
-            for g, _ in net.group_gateways(str(app.nat_group)).values()
+            for g, _ in net.group_gateways(group_of(private_nat, app.name)).values()
         }
         assert len(ips) == len(config.availability_zones)
         assert set(entry.source_cidrs) == ips, app.name
         assert len(entry.source_cidrs) == len(ips)
-        assert entry.pattern == PrivateNat.PATTERN
+        assert entry.pattern == PrivateNatEgress.name
         assert entry.namespace == app.namespace
-        assert entry.destination_cidrs == config.app_destinations(app)
+        assert entry.destination_cidrs == app.destinations
         assert entry.ports == app.ports
 
 
@@ -363,13 +381,9 @@ def test_apps_of_one_group_share_its_source_ips(private_nat: Synth) -> None:
     egress = private_nat.deployment.egress
     assert egress is not None
     by_app = {e.app: set(e.source_cidrs) for e in egress.allow_list}
-    config = private_nat.config
-    for group in config.nat_groups:
-        members = [a.name for a in config.apps if a.nat_group == group]
+    for group, members in groups_of(private_nat).items():
         assert all(by_app[m] == by_app[members[0]] for m in members), group
-    groups = [
-        {*by_app[next(a.name for a in config.apps if a.nat_group == g)]} for g in config.nat_groups
-    ]
+    groups = [by_app[members[0]] for members in groups_of(private_nat).values()]
     assert all(a.isdisjoint(b) for i, a in enumerate(groups) for b in groups[i + 1 :])
 
 
@@ -386,7 +400,7 @@ def test_vpc_cni_uses_external_snat_and_network_policy(private_nat: Synth) -> No
 def test_app_pods_may_reach_only_their_on_prem_destinations_and_dns(private_nat: Synth) -> None:
     config = private_nat.config
     on_prem = [ipaddress.IPv4Network(c) for c in config.on_prem_cidrs]
-    for app in config.apps:
+    for app in private_nat.deployment.tenants:
         objects = private_nat.manifests[f"Tenant{camel(app.name)}"]
         policies = [
             o
@@ -415,7 +429,7 @@ def test_app_pods_may_reach_only_their_on_prem_destinations_and_dns(private_nat:
                         assert peer["podSelector"]["matchLabels"] == {"k8s-app": "kube-dns"}
                         assert {p["port"] for p in rule["ports"]} == {53}
                 assert rule.get("to"), (app.name, name, "an egress rule without `to` allows all")
-        assert allowed_blocks == set(config.app_destinations(app)), app.name
+        assert allowed_blocks == set(app.destinations), app.name
 
 
 def test_info_annotation_counts_the_nat_gateways(private_nat: Synth) -> None:
@@ -429,7 +443,7 @@ def test_info_annotation_counts_the_nat_gateways(private_nat: Synth) -> None:
         if entry["type"] == "aws:cdk:info"
     ]
     config = private_nat.config
-    count = len(config.nat_groups) * len(config.availability_zones)
+    count = len(groups_of(private_nat)) * len(config.availability_zones)
     matching = [i for i in infos if f"{count} private NAT gateways" in i]
     assert len(matching) == 1, infos
     assert "per hour" in matching[0] and "per GB" in matching[0]
@@ -478,7 +492,12 @@ def _plan(groups: list[str]) -> NetworkPlan:
         availability_zones=["eu-west-1a", "eu-west-1b"],
         on_prem_cidrs=["10.0.0.0/14"],
         apps=[SlotRequest("a"), SlotRequest("b")],
-        nat_groups=[SlotRequest(g, slot=i) for i, g in enumerate(groups)],
+        pools=[
+            PrivateNatEgress(apps={g: PrivateNatApp(nat_group=g) for g in groups}).address_pools(
+                [Tenant(name=g, destinations=("10.0.0.0/14",)) for g in groups],
+                SubnetSizes(),
+            )[0]
+        ],
     )
 
 
@@ -486,18 +505,26 @@ def test_construct_validation_names_the_fields() -> None:
     """The construct checks its inputs itself (for callers that skip the config loader)."""
     plan = _plan(["one", "unused"])
     tenants = [
-        Tenant(
-            name="a", namespace="a", destinations=("10.0.0.0/14",), nat_group="one", field="apps[0]"
-        ),
-        Tenant(name="b", namespace="b", destinations=("10.0.0.0/14",), field="apps[1]"),
+        Tenant(name="a", destinations=("10.0.0.0/14",), field="apps[0]"),
+        Tenant(name="b", destinations=("10.0.0.0/14",), field="apps[1]"),
     ]
+    spec = PrivateNatEgress(
+        apps={"a": PrivateNatApp(nat_group="one"), "b": PrivateNatApp()},
+        fields={"a": "apps[0]", "b": "apps[1]"},
+    )
+    assert [e.field for e in spec.check(tenants)] == ["apps[1].nat_group"]
     with pytest.raises(ConfigErrors) as exc:
-        validate_nat_groups(tenants, plan.nat_groups)
-    assert exc.value.fields == ("apps[1].nat_group", "private_nat.groups.unused")
-    stray = [Tenant("a", "a", ("10.0.0.0/14",), nat_group="other", field="apps[0]")]
+        validate_nat_groups(spec, tenants, plan.pool("nat").members)
+    assert exc.value.fields == ("private_nat.groups.unused",)
+    stray = PrivateNatEgress(apps={"a": PrivateNatApp(nat_group="other")}, fields={"a": "apps[0]"})
     with pytest.raises(ConfigErrors) as exc:
-        validate_nat_groups(stray, ())
+        validate_nat_groups(stray, tenants[:1], ())
     assert exc.value.fields == ("apps[0].nat_group",)
+    pinned = PrivateNatEgress(
+        apps={"a": PrivateNatApp(nat_group="one")},
+        settings=PrivateNatSettings(groups={"two": {"slot": 0}}),
+    )
+    assert [e.field for e in pinned.check(tenants[:1])] == ["private_nat.groups.two"]
 
 
 # ----------------------------------------------------------------------------- stability
@@ -587,8 +614,8 @@ def test_secondary_cidr_and_vpn_gateway_variant() -> None:
         for route in routes:
             assert set(route) == {"RouteTableId", "DestinationCidrBlock", "NatGatewayId"}
             _, nat_subnet = net.gateways[net.target(route, "NatGatewayId")]
-            app = synth.config.app(str(net.subnet_of_table[table].owner))
-            assert nat_subnet.owner == app.nat_group
+            owner = str(net.subnet_of_table[table].owner)
+            assert nat_subnet.owner == group_of(synth, owner)
             assert nat_subnet.az == net.subnet_of_table[table].az
     nat_templates = sorted({ref[0] for ref in net.gateways})
     for name in (net.assembly.parent, *nat_templates):

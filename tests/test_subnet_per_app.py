@@ -14,8 +14,10 @@ from syrupy.assertion import SnapshotAssertion
 from template_checks import cfn_lint_findings, only, props, ref_id, resources
 
 from eks_secure.config.loader import parse_config
+from eks_secure.deployment import EksSecureDeployment
 from eks_secure.egress.allowlist import entries_from_template, read_assembly, write_allowlists
-from eks_secure.egress.subnet_per_app import SubnetPerApp
+from eks_secure.egress.contract import Tenant
+from eks_secure.egress.subnet_per_app.construct import SubnetPerApp
 from eks_secure.errors import ConfigError, ConfigErrors
 from eks_secure.k8s.kyverno import (
     APP_LABEL,
@@ -33,6 +35,12 @@ APPS = ("fraud-scoring", "ledger", "payments-api")
 def _pattern(s: Synth) -> SubnetPerApp:
     assert isinstance(s.deployment.egress, SubnetPerApp)
     return s.deployment.egress
+
+
+def tenant_of(s: Synth, app: str) -> Tenant:
+    """The tenant called ``app``."""
+    (tenant,) = [t for t in s.deployment.tenants if t.name == app]
+    return tenant
 
 
 def app_template(s: Synth, app: str) -> dict[str, Any]:
@@ -105,9 +113,9 @@ def test_allow_list_equals_the_node_group_subnets(subnet_per_app: Synth, app: st
     entries = {e.app: e for e in entries_from_template(subnet_per_app.cluster_template)}
     assert set(entries) == set(APPS)
     assert set(entries[app].source_cidrs) == nodegroup_cidrs
-    config_app = subnet_per_app.config.app(app)
-    assert entries[app].destination_cidrs == subnet_per_app.config.app_destinations(config_app)
-    assert entries[app].ports == config_app.ports
+    tenant = tenant_of(subnet_per_app, app)
+    assert entries[app].destination_cidrs == tenant.destinations
+    assert entries[app].ports == tenant.ports
 
 
 def test_allow_list_files_and_cli(
@@ -156,18 +164,16 @@ def _objects(s: Synth, app: str, kind: str) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("app", APPS)
 def test_namespace_is_fenced(subnet_per_app: Synth, app: str) -> None:
-    config_app = subnet_per_app.config.app(app)
-    ns = config_app.namespace
+    tenant = tenant_of(subnet_per_app, app)
+    ns = tenant.namespace
     (namespace,) = _objects(subnet_per_app, app, "Namespace")
     assert namespace["metadata"]["name"] == ns
     assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
     policies = {p["metadata"]["name"]: p for p in _objects(subnet_per_app, app, "NetworkPolicy")}
     assert {"default-deny", "allow-dns", "allow-on-prem"} <= set(policies)
     (rule,) = policies["allow-on-prem"]["spec"]["egress"]
-    assert sorted(peer["ipBlock"]["cidr"] for peer in rule["to"]) == sorted(
-        subnet_per_app.config.app_destinations(config_app)
-    )
-    assert sorted(p["port"] for p in rule["ports"]) == sorted(config_app.ports)
+    assert sorted(peer["ipBlock"]["cidr"] for peer in rule["to"]) == sorted(tenant.destinations)
+    assert sorted(p["port"] for p in rule["ports"]) == sorted(tenant.ports)
     assert _objects(subnet_per_app, app, "ResourceQuota")
     assert _objects(subnet_per_app, app, "LimitRange")
     bindings = {b["metadata"]["name"]: b for b in _objects(subnet_per_app, app, "RoleBinding")}
@@ -288,8 +294,6 @@ def test_too_many_apps_for_the_subnet_quota() -> None:
 
 
 def test_inline_app_stacks_beyond_the_resource_limit_is_a_clear_error() -> None:
-    from patterns.registry import build
-
     data = load_example("subnet-per-app")
     data["app_stacks"] = "inline"
     data["vpc_cidr"] = "10.20.0.0/16"
@@ -298,17 +302,15 @@ def test_inline_app_stacks_beyond_the_resource_limit_is_a_clear_error() -> None:
     ]
     config = parse_config(data)
     with pytest.raises(ConfigError) as info:
-        build(cdk.App(), config)
+        EksSecureDeployment.from_config(cdk.App(), config)
     assert info.value.field == "app_stacks"
     assert "nested" in info.value.fix
 
 
 def test_inline_app_stacks_keep_a_small_deployment_in_one_template() -> None:
-    from patterns.registry import build
-
     data = load_example("subnet-per-app")
     data["app_stacks"] = "inline"
-    deployment = build(cdk.App(), parse_config(data))
+    deployment = EksSecureDeployment.from_config(cdk.App(), parse_config(data))
     stack = deployment.cluster_stack
     nested = [c for c in stack.node.find_all() if isinstance(c, cdk.NestedStack)]
     assert nested == []

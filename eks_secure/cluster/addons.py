@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
+import aws_cdk as cdk
+import jsii
 from aws_cdk import aws_eks_v2 as eks
 from constructs import Construct
 
@@ -41,6 +44,9 @@ if set(ADDON_VERSIONS) != set(SUPPORTED_KUBERNETES_VERSIONS):  # pragma: no cove
 
 ADDON_NAMES: tuple[str, ...] = ("vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent")
 
+CNI_ADDONS: tuple[str, ...] = ("vpc-cni", "kube-proxy")
+"""Add-ons a pattern that brings its own CNI (and kube-proxy replacement) leaves out."""
+
 
 def vpc_cni_configuration(extra_env: Mapping[str, str] | None = None) -> dict[str, Any]:
     """vpc-cni configuration values: network policy enforcement on, plus ``extra_env``."""
@@ -56,7 +62,10 @@ class ManagedAddons(Construct):
     :param cluster: the cluster to install them into.
     :param kubernetes_version: selects the pinned versions (``ADDON_VERSIONS``).
     :param versions: per-add-on overrides of the pinned versions.
-    :param vpc_cni_env: extra vpc-cni environment (e.g. ``AWS_VPC_K8S_CNI_EXTERNALSNAT``).
+    :param vpc_cni_env: extra vpc-cni environment (e.g. ``AWS_VPC_K8S_CNI_EXTERNALSNAT``); read
+        at synthesis, so additions to the mapping after construction are included.
+    :param vpc_cni: install vpc-cni and kube-proxy. Default: True (``False`` when the egress
+        pattern brings its own CNI).
     """
 
     def __init__(
@@ -68,6 +77,7 @@ class ManagedAddons(Construct):
         kubernetes_version: str,
         versions: Mapping[str, str] | None = None,
         vpc_cni_env: Mapping[str, str] | None = None,
+        vpc_cni: bool = True,
     ) -> None:
         super().__init__(scope, id)
         require_supported_version(kubernetes_version)
@@ -84,21 +94,35 @@ class ManagedAddons(Construct):
         self.addons: dict[str, eks.Addon] = {}
         """The add-on constructs by name."""
         for name in ADDON_NAMES:
-            config = vpc_cni_configuration(vpc_cni_env) if name == "vpc-cni" else None
+            if not vpc_cni and name in CNI_ADDONS:
+                continue
             self.addons[name] = eks.Addon(
                 self,
                 _construct_id(name),
                 cluster=as_icluster(cluster),
                 addon_name=name,
                 addon_version=self.versions[name],
-                configuration_values=config,
                 preserve_on_delete=False,
             )
             cfn = self.addons[name].node.default_child
             assert isinstance(cfn, eks.CfnAddon)
+            if name == "vpc-cni":
+                cfn.configuration_values = cdk.Lazy.string(_CniConfiguration(vpc_cni_env))
             # EKS installs self-managed vpc-cni, kube-proxy and coredns at creation; the managed
             # add-on (with our configuration) must take their fields over, not fail on them.
             cfn.resolve_conflicts = "OVERWRITE"
+
+
+@jsii.implements(cdk.IStableStringProducer)
+class _CniConfiguration:
+    """The vpc-cni configuration JSON, produced at synthesis from the env as it is then (egress
+    patterns add to the mapping after the add-on is constructed)."""
+
+    def __init__(self, env: Mapping[str, str] | None) -> None:
+        self.env = env
+
+    def produce(self) -> str:
+        return json.dumps(vpc_cni_configuration(self.env), separators=(",", ":"))
 
 
 def _construct_id(name: str) -> str:

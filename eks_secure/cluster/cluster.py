@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import aws_cdk as cdk
 import cdk8s
@@ -13,22 +14,30 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk.lambda_layer_kubectl_v34 import KubectlV34Layer
-from constructs import Construct
+from constructs import Construct, IDependable
 
+from eks_secure import rules
 from eks_secure.cluster.access import AccessEntries
 from eks_secure.cluster.addons import ManagedAddons
 from eks_secure.cluster.control_plane_egress import ControlPlaneEgress
 from eks_secure.cluster.jsii_types import as_icluster
 from eks_secure.cluster.nodegroup import HardenedNodegroup
+from eks_secure.cluster.tagging import tag_for_cluster
 from eks_secure.config.model import (
     ControlPlaneDestination,
+    KyvernoSettings,
     NodeGroupSize,
     require_supported_version,
 )
+from eks_secure.egress.spec import ClusterOptions
 from eks_secure.errors import ConfigError
 from eks_secure.k8s.baseline import BaselineChart
 from eks_secure.nag import acknowledge, acknowledge_managed_policies
 from eks_secure.network.vpc import SecureVpc
+
+if TYPE_CHECKING:  # pragma: no cover
+    from eks_secure.cluster.kyverno import KyvernoInstall
+    from eks_secure.egress.contract import Tenant
 
 CONTROL_PLANE_EGRESS_MODE = "CUSTOMER_ROUTED"
 ADMIN_GROUP = "eks-secure:admins"
@@ -73,8 +82,13 @@ class SecureCluster(Construct):
         to reach the private API endpoint.
     :param system_nodes: size of the system node group (cluster add-ons, Kyverno, gateways).
     :param addon_versions: per-add-on overrides of the pinned versions.
-    :param vpc_cni_env: extra vpc-cni environment variables (set by egress patterns).
+    :param vpc_cni_env: extra vpc-cni environment variables. Default: none (egress patterns
+        add what they need themselves).
     :param managed_namespaces: namespaces the baseline chart creates and locks down.
+    :param options: what the cluster's egress pattern needs (CNI, taints on every node group,
+        vpc-cni settings). Default: ``ClusterOptions()`` (VPC CNI, no taints).
+    :param kyverno: chart source, version and image mirror of the cluster's policy engine,
+        installed on first use (:meth:`policy_engine`). Default: ``KyvernoSettings()``.
     """
 
     def __init__(
@@ -94,9 +108,22 @@ class SecureCluster(Construct):
         addon_versions: Mapping[str, str] | None = None,
         vpc_cni_env: Mapping[str, str] | None = None,
         managed_namespaces: Sequence[str] = (),
+        options: ClusterOptions | None = None,
+        kyverno: KyvernoSettings | None = None,
     ) -> None:
         super().__init__(scope, id)
-        require_supported_version(kubernetes_version)
+        rules.raise_problems(rules.cluster_name(cluster_name, "SecureCluster.cluster_name"))
+        require_supported_version(kubernetes_version, "SecureCluster.kubernetes_version")
+        if not isinstance(network, SecureVpc):
+            raise ConfigError(
+                "SecureCluster.network",
+                f"is a {type(network).__name__}, not a SecureVpc",
+                "pass the SecureVpc the cluster runs in",
+            )
+        admin_roles = _roles("SecureCluster.admin_roles", admin_roles)
+        viewer_roles = _roles("SecureCluster.viewer_roles", viewer_roles)
+        if break_glass_role is not None:
+            (break_glass_role,) = _roles("SecureCluster.break_glass_role", [break_glass_role])
         if not admin_roles and break_glass_role is None:
             raise ConfigError(
                 "admin_role_arns",
@@ -109,6 +136,16 @@ class SecureCluster(Construct):
         """The stack holding the cluster."""
         self.cluster_name = cluster_name
         self.kubernetes_version = kubernetes_version
+        self.options: ClusterOptions = options or ClusterOptions()
+        """What the cluster was built for (CNI, node taints, vpc-cni settings)."""
+        self._vpc_cni_env: dict[str, str] = self.options.merged_vpc_cni_env(vpc_cni_env or {})
+        self._kyverno_settings = kyverno or KyvernoSettings()
+        self._kyverno: KyvernoInstall | None = None
+        self._node_prerequisites: list[IDependable] = []
+        self._tenants: dict[str, str] = {}
+        self.nodegroups: list[HardenedNodegroup] = []
+        """Every node group added through :meth:`add_nodegroup` (system nodes first)."""
+        tag_for_cluster(cdk.Stack.of(self), cluster_name)
         routed_on_prem = network.on_prem_cidrs if network.on_prem_routing is not None else ()
 
         self.control_plane_egress = ControlPlaneEgress(
@@ -161,6 +198,7 @@ class SecureCluster(Construct):
             bootstrap_cluster_creator_admin_permissions=False,
             default_capacity_type=eks.DefaultCapacityType.NODEGROUP,
             default_capacity=0,
+            bootstrap_self_managed_addons=None if self.options.vpc_cni else False,
             kubectl_provider_options=eks.KubectlProviderOptions(
                 kubectl_layer=KubectlV34Layer(self, "KubectlLayer"),
                 private_subnets=list(network.system_node_subnets),
@@ -196,19 +234,14 @@ class SecureCluster(Construct):
         )
         """Access entries of admins, viewers and the break-glass role."""
 
-        self.system_nodes = HardenedNodegroup(
-            self,
+        self.system_nodes = self.add_nodegroup(
             "SystemNodes",
-            cluster=self.cluster,
             subnets=network.system_node_subnets,
             size=system_nodes or NodeGroupSize(),
             labels={SYSTEM_NODE_LABEL: "system"},
             field="system_nodes",
         )
-        """The system node group (no taint) for add-ons and platform controllers."""
-        if network.endpoints is not None:
-            # nodes bootstrap through the endpoints (ECR, S3, EC2, STS)
-            self.system_nodes.node.add_dependency(network.endpoints)
+        """The system node group (no app taint) for add-ons and platform controllers."""
 
         self.addons = ManagedAddons(
             self,
@@ -216,7 +249,8 @@ class SecureCluster(Construct):
             cluster=self.cluster,
             kubernetes_version=kubernetes_version,
             versions=addon_versions,
-            vpc_cni_env=vpc_cni_env,
+            vpc_cni_env=self._vpc_cni_env,
+            vpc_cni=self.options.vpc_cni,
         )
         """Pinned managed add-ons."""
         for addon in self.addons.addons.values():
@@ -237,6 +271,113 @@ class SecureCluster(Construct):
         )
         """Default-deny NetworkPolicies and RBAC bindings for the access-entry groups."""
         self.add_chart("Baseline", self.baseline)
+
+    def add_nodegroup(
+        self,
+        id: str,
+        *,
+        subnets: Sequence[ec2.ISubnet],
+        size: NodeGroupSize,
+        scope: Construct | None = None,
+        labels: Mapping[str, str] | None = None,
+        taints: Sequence[eks.TaintSpec] = (),
+        field: str = "nodes",
+    ) -> HardenedNodegroup:
+        """Add a hardened managed node group that keeps the system nodes' invariants.
+
+        The node group gets the hardened launch template (IMDSv2 hop limit 1, encrypted root, no
+        SSH), the taints every node of this cluster needs (:attr:`ClusterOptions.node_taints`)
+        besides ``taints``, and waits for the VPC endpoints it bootstraps through and for every
+        node prerequisite (e.g. a CNI installed before the first node). ``scope`` places it
+        elsewhere than this construct, e.g. in an app's nested stack; ``id`` must be unique there.
+        """
+        cluster_taints = [
+            eks.TaintSpec(key=t.key, value=t.value, effect=eks.TaintEffect(_EFFECTS[t.effect]))
+            for t in self.options.node_taints
+        ]
+        nodegroup = HardenedNodegroup(
+            scope or self,
+            id,
+            cluster=self.cluster,
+            subnets=subnets,
+            size=size,
+            labels=labels,
+            taints=[*cluster_taints, *taints],
+            field=field,
+        )
+        if self.network.endpoints is not None:
+            # nodes bootstrap through the endpoints (ECR, S3, EC2, STS)
+            nodegroup.node.add_dependency(self.network.endpoints)
+        for prerequisite in self._node_prerequisites:
+            nodegroup.nodegroup.node.add_dependency(prerequisite)
+        self.nodegroups.append(nodegroup)
+        return nodegroup
+
+    def add_node_prerequisite(self, dependable: IDependable) -> None:
+        """Make every node group (those added already and later) wait for ``dependable``."""
+        self._node_prerequisites.append(dependable)
+        for nodegroup in self.nodegroups:
+            nodegroup.nodegroup.node.add_dependency(dependable)
+
+    def policy_engine(self) -> KyvernoInstall:
+        """The cluster's Kyverno release (construct ``Kyverno``), installed on first use.
+
+        One per cluster: every pattern and isolation feature that needs admission policies
+        shares it.
+        """
+        if self._kyverno is None:
+            from eks_secure.cluster.kyverno import KyvernoInstall
+
+            self._kyverno = KyvernoInstall(
+                self, "Kyverno", cluster=self, settings=self._kyverno_settings
+            )
+        return self._kyverno
+
+    @property
+    def vpc_cni_env(self) -> Mapping[str, str]:
+        """The vpc-cni environment the add-on is configured with."""
+        return dict(self._vpc_cni_env)
+
+    def require_options(self, pattern: str, needed: ClusterOptions) -> None:
+        """Make the cluster fit a pattern's :class:`ClusterOptions`, or say why it cannot.
+
+        vpc-cni settings are added to the add-on (it is configured lazily); the CNI choice and
+        node taints are fixed when the cluster is created, so a mismatch is an error.
+        """
+        field = f"{pattern}: SecureCluster.options"
+        if needed.vpc_cni != self.options.vpc_cni or set(needed.node_taints) - set(
+            self.options.node_taints
+        ):
+            raise ConfigError(
+                field,
+                f"pattern {pattern} needs a cluster built with {needed}, but it was built with "
+                f"{self.options}",
+                "build the cluster with options=<spec>.cluster_options() (EksSecureDeployment "
+                "does this)",
+            )
+        if needed.vpc_cni_env:
+            merged = ClusterOptions(vpc_cni_env=needed.vpc_cni_env).merged_vpc_cni_env(
+                self._vpc_cni_env
+            )
+            self._vpc_cni_env.update(merged)
+
+    def claim_tenants(self, pattern: str, tenants: Sequence[Tenant]) -> None:
+        """Record that ``pattern`` serves ``tenants``; one app is served by one pattern only."""
+        problems = []
+        for tenant in tenants:
+            owner = self._tenants.get(tenant.name)
+            if owner is not None:
+                problems.append(
+                    ConfigError(
+                        tenant.path("name"),
+                        f"app '{tenant.name}' is already served by pattern {owner} on cluster "
+                        f"{self.cluster_name}",
+                        "give each app one egress pattern",
+                    )
+                )
+        rules.raise_problems(problems)
+        for tenant in tenants:
+            self._tenants[tenant.name] = pattern
 
     def _place_kubectl_handler(self, subnets: Sequence[ec2.ISubnet]) -> None:
         """Run the kubectl handler and its provider Lambda in ``subnets``.
@@ -331,3 +472,26 @@ class SecureCluster(Construct):
         self.charts[id] = chart
         self.manifests[id] = manifest
         return manifest
+
+
+_EFFECTS = {
+    "NoSchedule": "NO_SCHEDULE",
+    "NoExecute": "NO_EXECUTE",
+    "PreferNoSchedule": "PREFER_NO_SCHEDULE",
+}
+
+
+def _roles(field: str, roles: Sequence[iam.IRole]) -> list[iam.IRole]:
+    """``roles`` as a list of IAM role objects; strings (ARNs) get a clear error."""
+    if isinstance(roles, str) or not isinstance(roles, Sequence):
+        raise ConfigError(
+            field, "must be a list of IAM roles", "pass [iam.Role.from_role_arn(...)]"
+        )
+    for i, role in enumerate(roles):
+        if isinstance(role, str) or not hasattr(role, "role_arn"):
+            raise ConfigError(
+                f"{field}[{i}]",
+                f"is a {type(role).__name__}, not an IAM role",
+                "pass a role object: iam.Role.from_role_arn(scope, id, arn, mutable=False)",
+            )
+    return list(roles)

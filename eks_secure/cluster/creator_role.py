@@ -14,6 +14,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from eks_secure.cluster.tagging import CreatorStackSynthesizer
 from eks_secure.errors import ConfigError
 from eks_secure.nag import acknowledge_wildcards
 
@@ -86,10 +87,13 @@ def creator_stack_synthesizer(cluster_name: str) -> cdk.DefaultStackSynthesizer:
 
     ``cdk deploy`` assumes the per-cluster deployer role (allowed to pass the creator role only),
     and CloudFormation uses the creator role as the stack's execution role, so the creator role
-    is the principal that calls ``eks:CreateCluster``.
+    is the principal that calls ``eks:CreateCluster``. The stack then fails synthesis unless
+    every taggable resource carries the cluster tag the creator role's permissions require
+    (:class:`~eks_secure.cluster.tagging.CreatorStackSynthesizer`).
     """
-    return cdk.DefaultStackSynthesizer(
-        cloud_formation_execution_role=_role_arn_placeholder(creator_role_name(cluster_name)),
+    return CreatorStackSynthesizer(
+        cluster_name=cluster_name,
+        execution_role_arn=_role_arn_placeholder(creator_role_name(cluster_name)),
         deploy_role_arn=_role_arn_placeholder(deployer_role_name(cluster_name)),
     )
 

@@ -52,18 +52,6 @@ def ami_type_for(instance_types: Sequence[str], field: str) -> eks.NodegroupAmiT
     return eks.NodegroupAmiType.AL2023_X86_64_STANDARD
 
 
-def _check_size(size: NodeGroupSize, field: str) -> None:
-    if not 0 <= size.min_size <= size.desired_size <= size.max_size:
-        raise ConfigError(
-            field,
-            f"min {size.min_size} <= desired {size.desired_size} <= max {size.max_size} "
-            "does not hold",
-            "set min_size <= desired_size <= max_size",
-        )
-    if size.max_size < 1:
-        raise ConfigError(f"{field}.max_size", "must be at least 1", "set max_size >= 1")
-
-
 class HardenedNodegroup(Construct):
     """A managed node group with a hardened launch template, in the given private subnets.
 
@@ -92,12 +80,14 @@ class HardenedNodegroup(Construct):
         field: str = "nodes",
     ) -> None:
         super().__init__(scope, id)
-        _check_size(size, field)
-        ami_type = ami_type_for(size.instance_types, field)
-        if size.disk_size_gib < 20:
+        if not isinstance(size, NodeGroupSize):
             raise ConfigError(
-                f"{field}.disk_size_gib", "must be at least 20 GiB", "set disk_size_gib >= 20"
+                f"{field}",
+                f"is a {type(size).__name__}, not a NodeGroupSize",
+                "pass NodeGroupSize(...)",
             )
+        # bounds and disk size are checked by NodeGroupSize itself when it is built
+        ami_type = ami_type_for(size.instance_types, field)
         self.launch_template = ec2.LaunchTemplate(
             self,
             "LaunchTemplate",

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from eks_secure.errors import ConfigError, ConfigErrors
 
 
-class RuleViolation(ValueError):
+class RuleViolation(ValueError):  # noqa: N818 -- carries rule problems, not an error kind
     """Raised inside a validator to report rule problems with fields relative to the model."""
 
     def __init__(self, problems: Sequence[ConfigError]) -> None:

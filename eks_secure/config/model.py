@@ -286,7 +286,7 @@ class DeploymentConfig:
                 secondary_cidr=self.private_nat.secondary_cidr,
                 groups={g: NatGroupPin(slot=s) for g, s in self.private_nat.group_slots},
             )
-            apps = [
+            nat_apps: list[tuple[str, str, Any]] = [
                 (
                     a.name,
                     f"apps[{i}]",
@@ -294,8 +294,8 @@ class DeploymentConfig:
                 )
                 for i, a in enumerate(self.apps)
             ]
-            return spec.from_config(settings, apps)
-        apps = [
+            return spec.from_config(settings, nat_apps)
+        apps: list[tuple[str, str, Any]] = [
             (a.name, f"apps[{i}]", DedicatedNodesApp(slot=a.slot, nodes=a.nodes))
             for i, a in enumerate(self.apps)
         ]

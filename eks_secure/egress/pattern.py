@@ -4,31 +4,34 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from typing import ClassVar
 
 import aws_cdk as cdk
 from constructs import Construct
 
+from eks_secure import rules
 from eks_secure.cluster.cluster import SecureCluster
 from eks_secure.egress.allowlist import output_id
-from eks_secure.egress.contract import AllowListEntry, Tenant
+from eks_secure.egress.contract import AllowListEntry, Tenant, check_tenants
+from eks_secure.egress.spec import EgressSpec
 from eks_secure.errors import ConfigError
 
 
 class EgressPattern(Construct):
-    """Base of the four egress patterns.
+    """Base of the egress pattern constructs.
 
-    A subclass sets ``PATTERN``, builds its infrastructure and manifests in its constructor and
-    ends with :meth:`complete`, passing the allow-list entries derived from the constructs it
-    created. ``complete`` checks there is exactly one entry per tenant and publishes them as
-    CloudFormation outputs of the enclosing stack (read back into ``<stack>.allowlist.json`` /
-    ``.csv`` by :func:`eks_secure.egress.allowlist.write_allowlists`).
+    On construction it checks the tenants (a list of :class:`Tenant` with unique names and
+    namespaces, destinations inside the cluster's on-prem CIDRs, not already served by another
+    pattern on the same cluster), the spec's own rules, and that the cluster was built with the
+    options the pattern needs (:meth:`EgressSpec.cluster_options`). A subclass then builds its
+    infrastructure and manifests and ends with :meth:`complete`, passing the allow-list entries
+    derived from the constructs it created; ``complete`` checks there is exactly one entry per
+    tenant and publishes them as CloudFormation outputs of the enclosing stack (read back into
+    ``<stack>.allowlist.json`` / ``.csv`` by :func:`eks_secure.egress.allowlist.write_allowlists`).
 
     :param cluster: the :class:`~eks_secure.cluster.cluster.SecureCluster` to extend.
     :param tenants: the apps, each with its namespace, destinations and ports.
+    :param spec: the pattern's spec (settings and per-app options).
     """
-
-    PATTERN: ClassVar[str] = ""
 
     def __init__(
         self,
@@ -37,22 +40,34 @@ class EgressPattern(Construct):
         *,
         cluster: SecureCluster,
         tenants: Sequence[Tenant],
+        spec: EgressSpec,
     ) -> None:
-        super().__init__(scope, id)
-        names = [t.name for t in tenants]
-        duplicates = sorted({n for n in names if names.count(n) > 1})
-        if duplicates:
+        field = f"{type(self).__name__}.tenants"
+        if not isinstance(cluster, SecureCluster):
             raise ConfigError(
-                "apps", f"app names {duplicates} are used twice", "give every app a unique name"
+                f"{type(self).__name__}.cluster",
+                f"is a {type(cluster).__name__}, not a SecureCluster",
+                "pass the SecureCluster (EksSecureDeployment.cluster) the pattern extends",
             )
-        if not tenants:
+        checked = check_tenants(tenants, field)
+        if not checked and spec.needs_apps:
             raise ConfigError(
                 "apps",
-                f"pattern {self.PATTERN} needs at least one app",
+                f"pattern {spec.name} needs at least one app",
                 "list the apps that need fixed egress IPs under `apps:`",
             )
+        problems = [p for t in checked for p in t.check_destinations(cluster.network.on_prem_cidrs)]
+        platform = cluster.options.platform_namespaces
+        for tenant in checked:
+            problems += rules.app_namespace(tenant.namespace, tenant.path("namespace"), platform)
+        problems += spec.check(checked)
+        rules.raise_problems(problems)
+        cluster.require_options(spec.name, spec.cluster_options())
+        cluster.claim_tenants(spec.name, checked)
+        super().__init__(scope, id)
         self.cluster = cluster
-        self.tenants: tuple[Tenant, ...] = tuple(tenants)
+        self.spec = spec
+        self.tenants: tuple[Tenant, ...] = checked
         """The apps this pattern serves."""
         self.allow_list: tuple[AllowListEntry, ...] = ()
         """What the on-prem firewall must allow, one entry per app (set by ``complete``)."""
@@ -62,7 +77,7 @@ class EgressPattern(Construct):
         built = tuple(sorted(entries, key=lambda e: e.app))
         if sorted(e.app for e in built) != sorted(t.name for t in self.tenants):
             raise RuntimeError(f"{type(self).__name__} must return one entry per tenant")
-        if any(e.pattern != self.PATTERN or not e.source_cidrs for e in built):
+        if any(e.pattern != self.spec.name or not e.source_cidrs for e in built):
             raise RuntimeError(f"{type(self).__name__} returned an incomplete allow-list entry")
         self.allow_list = built
         publish(self, built)

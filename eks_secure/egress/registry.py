@@ -64,6 +64,10 @@ def register(spec: type[EgressSpec]) -> type[EgressSpec]:
     return spec
 
 
+register_pattern = register
+"""Public alias of :func:`register` (``eks_secure.register_pattern``)."""
+
+
 def unregister(name: str) -> None:
     """Remove a pattern registered with :func:`register`."""
     PATTERNS.pop(name, None)

@@ -228,3 +228,33 @@ def allow_same_namespace(scope: constructs.Construct, namespace: str) -> k8s.Kub
             egress=[k8s.NetworkPolicyEgressRule(to=[same_ns])],
         ),
     )
+
+
+def allow_egress_to_pods(
+    scope: constructs.Construct,
+    namespace: str,
+    name: str,
+    *,
+    namespace_labels: Mapping[str, str],
+    pod_labels: Mapping[str, str],
+    ports: Sequence[int] = (),
+    protocol: str = "TCP",
+) -> k8s.KubeNetworkPolicy:
+    """Allow egress from every pod of ``namespace`` to the pods matching ``pod_labels`` in the
+    namespaces matching ``namespace_labels`` (e.g. an egress gateway), on ``ports``."""
+    if not namespace_labels or not pod_labels:
+        raise ValueError(f"NetworkPolicy {namespace}/{name}: both selectors must be non-empty")
+    peer = k8s.NetworkPolicyPeer(
+        namespace_selector=k8s.LabelSelector(match_labels=dict(sorted(namespace_labels.items()))),
+        pod_selector=k8s.LabelSelector(match_labels=dict(sorted(pod_labels.items()))),
+    )
+    return k8s.KubeNetworkPolicy(
+        scope,
+        _network_policy_id(namespace, name),
+        metadata=object_meta(name, namespace),
+        spec=k8s.NetworkPolicySpec(
+            pod_selector=k8s.LabelSelector(),
+            policy_types=["Egress"],
+            egress=[k8s.NetworkPolicyEgressRule(to=[peer], ports=_ports(ports, protocol))],
+        ),
+    )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import cdk8s
 from cdk8s_plus_27 import k8s
@@ -10,7 +11,7 @@ from cdk8s_plus_27 import k8s
 from eks_secure.egress.contract import Tenant
 from eks_secure.k8s import policies
 from eks_secure.k8s.baseline import bind_group, managed_namespace
-from eks_secure.k8s.kyverno import APP_LABEL, TRUSTED_NAMESPACES, placement_policies
+from eks_secure.k8s.kyverno import APP_LABEL
 
 ON_PREM_POLICY = "allow-on-prem"
 APP_BINDING = "eks-secure-app-team"
@@ -33,22 +34,39 @@ DEFAULT_QUOTA: Mapping[str, str] = {
 """Default ResourceQuota of an app namespace (no load balancers or node ports: egress only)."""
 
 
+@dataclass(frozen=True)
+class PodEgress:
+    """Egress an app's pods may send to other pods (e.g. an egress gateway), not to CIDRs."""
+
+    name: str
+    """NetworkPolicy name, e.g. ``allow-egress-gateway``."""
+    namespace_labels: Mapping[str, str]
+    """Labels selecting the target pods' namespaces."""
+    pod_labels: Mapping[str, str]
+    """Labels selecting the target pods."""
+    ports: tuple[int, ...] = field(default=())
+    """Target ports (all when empty)."""
+
+
 class TenantChart(cdk8s.Chart):
     """Namespace, RBAC, quota, limits, NetworkPolicies and (optionally) placement policy of an app.
 
     * namespace with Pod Security ``restricted``, default-deny, DNS, admin binding;
     * RoleBinding of the app team's group ``eks-secure:app:<name>`` to ``edit``;
     * ResourceQuota and LimitRange;
-    * NetworkPolicy ``allow-on-prem``: egress to ``egress_cidrs`` on the app's ports only;
-    * with ``placement`` on: the Kyverno ClusterPolicies pinning the app to its own nodes and
-      keeping every other namespace's pods off them.
+    * NetworkPolicy ``allow-on-prem``: egress to ``egress_cidrs`` on the app's ports only, and
+      one NetworkPolicy per ``pod_egress`` entry;
+    * whatever ``extra_objects`` adds (the dedicated-nodes patterns' Kyverno placement
+      policies).
 
     :param tenant: the app.
-    :param egress_cidrs: where the app's pods may connect (default: the app's destinations).
-    :param placement: add the Kyverno placement and isolation policies (patterns with a node
-        group per app).
-    :param trusted_namespaces: namespaces whose pods (node agents) may run on the app's nodes.
+    :param egress_cidrs: where the app's pods may connect directly (``allow-on-prem`` on the
+        app's ports). Default: the app's destinations; empty: no direct egress.
+    :param pod_egress: pod-selector egress policies (e.g. to an egress gateway).
+    :param extra_objects: adds further objects to the chart (e.g. a pattern's placement
+        policies), called last.
     :param admin_group: platform admins' group (bound to ``admin`` in the namespace).
+    :param quota: the namespace's ResourceQuota.
     """
 
     def __init__(
@@ -58,8 +76,8 @@ class TenantChart(cdk8s.Chart):
         *,
         tenant: Tenant,
         egress_cidrs: Sequence[str] | None = None,
-        placement: bool = True,
-        trusted_namespaces: Sequence[str] = TRUSTED_NAMESPACES,
+        pod_egress: Sequence[PodEgress] = (),
+        extra_objects: Callable[[cdk8s.Chart], None] | None = None,
         admin_group: str,
         quota: Mapping[str, str] = DEFAULT_QUOTA,
     ) -> None:
@@ -98,5 +116,14 @@ class TenantChart(cdk8s.Chart):
         cidrs = list(egress_cidrs if egress_cidrs is not None else tenant.destinations)
         if cidrs:
             policies.allow_egress_to_cidrs(self, ns, ON_PREM_POLICY, cidrs, tenant.ports)
-        if placement:
-            placement_policies(self, tenant.name, ns, trusted_namespaces=trusted_namespaces)
+        for egress in pod_egress:
+            policies.allow_egress_to_pods(
+                self,
+                ns,
+                egress.name,
+                namespace_labels=egress.namespace_labels,
+                pod_labels=egress.pod_labels,
+                ports=egress.ports,
+            )
+        if extra_objects is not None:
+            extra_objects(self)

@@ -12,9 +12,10 @@ Layout of the primary VPC CIDR::
 * Every app of a pattern with dedicated subnets owns one *slot* of the app pool: an aligned
   block holding one subnet per AZ position. Members of a named pool (NAT groups, egress groups)
   own slots of that pool the same way.
-* A slot is pinned (``slot:``), recorded in an address-plan lock (see :mod:`eks_secure.network.lock`)
-  or, without a lock, derived from a hash of the member's name. Either way it depends on the
-  member alone: adding, removing or reordering other members never moves it.
+* A slot is pinned (``slot:``), recorded in an address-plan lock
+  (:mod:`eks_secure.network.lock`) or, without a lock, derived from a hash of the member's
+  name. Either way it depends on the member alone: adding, removing or reordering other
+  members never moves it.
 
 AZ positions follow the order of ``availability_zones``; the number of positions is that count
 rounded up to a power of two, so appending an AZ up to that count changes nothing else.
@@ -243,11 +244,11 @@ def _next_free(taken: set[int], slot_count: int, after: int) -> int | None:
     """The lowest free slot above ``after``, wrapping to the lowest free one."""
     for slot in (*range(after + 1, slot_count), *range(after + 1)):
         if slot not in taken:
-            return slot
+            return int(slot)
     return None
 
 
-def _assign_slots(
+def _assign_slots(  # noqa: PLR0917 -- internal helper, called twice with every argument
     requests: Sequence[SlotRequest],
     slot_count: int,
     what: str,
@@ -317,6 +318,7 @@ def _assign_slots(
                 )
             )
             continue
+        occupied = {**claimed, **dict.fromkeys(reserved, "")}
         if slot in taken or (slot in reserved and request.slot is not None):
             other = taken.get(slot, "a removed member")
             errors.append(
@@ -324,7 +326,7 @@ def _assign_slots(
                     f"{request.field}.slot",
                     f"'{request.name}' and '{other}' both use slot {slot}",
                     "pin the one that is not deployed yet to a free slot with `slot:` "
-                    f"(free: {_free_slots({**claimed, **dict.fromkeys(reserved, '')}, slot_count, slot)})",
+                    f"(free: {_free_slots(occupied, slot_count, slot)})",
                 )
             )
             continue

@@ -38,6 +38,14 @@ NAT_GROUP_TAG = "eks-secure.io/nat-group"
 
 EXISTING_ENDPOINTS_WARNING = "eks-secure:existing-endpoints"
 
+TIER_NAMES = ("control-plane", "endpoints", "system-nodes")
+"""The fixed tiers; every other tier is a pool whose subnets belong to an owner."""
+
+
+def owner_tag(tier: str) -> str:
+    """Tag key naming the owner of a pool subnet: the app, the NAT group, the egress group..."""
+    return {"app": APP_TAG, "nat": NAT_GROUP_TAG}.get(tier, f"eks-secure.io/{tier}-group")
+
 
 class SecureVpc(Construct):
     """A VPC with no path to the internet, laid out from a :class:`NetworkPlan`.
@@ -277,7 +285,7 @@ class SecureVpc(Construct):
         return subnet
 
     def _subnet_name(self, planned: SubnetPlan) -> str:
-        if planned.tier in ("app", "nat"):
+        if planned.tier not in TIER_NAMES:
             return f"{self._name_prefix}-{planned.tier}-{planned.owner}-{planned.az}"
         return f"{self._name_prefix}-{planned.tier}-{planned.az}"
 
@@ -299,10 +307,8 @@ class SecureVpc(Construct):
             subnet.add_dependency(self.secondary_cidr_block)
         tags = cdk.Tags.of(subnet)
         tags.add(TIER_TAG, planned.tier)
-        if planned.tier == "app":
-            tags.add(APP_TAG, planned.owner)
-        elif planned.tier == "nat":
-            tags.add(NAT_GROUP_TAG, planned.owner)
+        if planned.tier not in TIER_NAMES:
+            tags.add(owner_tag(planned.tier), planned.owner)
         tags.add("Name", self._subnet_name(planned))
 
     def add_subnets(
@@ -318,11 +324,12 @@ class SecureVpc(Construct):
         CloudFormation replies) on the first deploy. Depend on ``scope`` to wait for the subnets,
         their associations and routes (node groups must).
         """
-        if slot not in (*self.plan.apps, *self.plan.nat_groups):
+        if slot not in self.plan.slots():
             raise ConfigError(
                 "SecureVpc.add_subnets.slot",
-                f"'{slot.name}' is not an app or NAT group of this VPC's plan",
-                "pass a slot from the same NetworkPlan (plan.app(name) / plan.nat_group(name))",
+                f"'{slot.name}' is not an app or pool member of this VPC's plan",
+                "pass a slot from the same NetworkPlan (plan.app(name) / "
+                "plan.pool(name).member(name))",
             )
         tier = slot.subnets[0].tier
         tables = Construct(self, f"RouteTables-{tier}-{slot.name}")

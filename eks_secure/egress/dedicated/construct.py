@@ -1,6 +1,6 @@
-"""One app's dedicated slice of the cluster: subnets, tainted node group, fenced namespace.
+"""One app's dedicated slice of the cluster: subnets, tainted node group, placement; and the
+base construct of the patterns that give every app one (``subnet-per-app``, ``private-nat``).
 
-Shared by the patterns that give each app its own subnets (``subnet-per-app``, ``private-nat``).
 Every construct ID derives from the app's name, and with ``nested`` (the default) each app lives
 in its own nested stack, so adding, removing or reordering apps never touches another app's
 resources, and the cluster stack stays far below CloudFormation's 500-resource limit.
@@ -9,26 +9,26 @@ resources, and the cluster stack stays far below CloudFormation's 500-resource l
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import ClassVar
 
 import aws_cdk as cdk
+import cdk8s
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_eks_v2 as eks
 from constructs import Construct
 
-from eks_secure.cluster.access import entry_id
-from eks_secure.cluster.cluster import ADMIN_GROUP, SecureCluster
-from eks_secure.cluster.jsii_types import as_icluster
+from eks_secure.cluster.cluster import SecureCluster
 from eks_secure.cluster.kyverno import KyvernoInstall
-from eks_secure.cluster.nodegroup import HardenedNodegroup
-from eks_secure.config.model import KyvernoSettings
+from eks_secure.config.model import NodeGroupSize
 from eks_secure.egress.contract import AllowListEntry, Tenant
+from eks_secure.egress.dedicated.spec import DedicatedNodesEgress
+from eks_secure.egress.fence import AppFence, camel
 from eks_secure.egress.pattern import EgressPattern
 from eks_secure.errors import ConfigError
-from eks_secure.k8s.kyverno import APP_LABEL
-from eks_secure.k8s.tenant import TenantChart, app_group
+from eks_secure.k8s.kyverno import APP_LABEL, placement_policies
 
 CLOUDFORMATION_RESOURCE_LIMIT = 500
+
+__all__ = ["AppTenant", "DedicatedNodesPattern", "camel", "check_stack_size", "own_stack"]
 
 
 def own_stack(scope: Construct, nested: bool, description: str) -> Construct:
@@ -36,20 +36,15 @@ def own_stack(scope: Construct, nested: bool, description: str) -> Construct:
     return cdk.NestedStack(scope, "Stack", description=description) if nested else scope
 
 
-def camel(name: str) -> str:
-    """``payments-api`` -> ``PaymentsApi`` (for construct and output IDs)."""
-    return "".join(part.capitalize() for part in name.split("-"))
-
-
 class AppTenant(Construct):
-    """Dedicated subnets (one per AZ), a tainted node group and the app's in-cluster fence.
+    """An app with dedicated subnets (one per AZ), a tainted node group and its fence.
 
-    :param cluster: the cluster (its VPC holds the address plan of the app).
+    :param cluster: the cluster (its VPC holds the app's slot of the address plan).
     :param tenant: the app.
-    :param kyverno: the Kyverno release the app's placement policy needs.
+    :param nodes: size of the app's node group.
+    :param kyverno: the Kyverno release the app's placement policies need.
     :param route_on_prem: give the app subnets static on-prem routes (off when a pattern routes
         on-prem traffic differently, e.g. through a NAT gateway).
-    :param egress_cidrs: where the app's pods may connect (default: the app's destinations).
     :param nested: put the app's resources in their own nested stack.
     """
 
@@ -60,27 +55,52 @@ class AppTenant(Construct):
         *,
         cluster: SecureCluster,
         tenant: Tenant,
+        nodes: NodeGroupSize,
         kyverno: KyvernoInstall,
         route_on_prem: bool = True,
-        egress_cidrs: Sequence[str] | None = None,
         nested: bool = True,
     ) -> None:
         super().__init__(scope, id)
         self.tenant = tenant
         self.container: Construct = own_stack(self, nested, f"eks-secure app {tenant.name}")
         """Where the app's resources live: its nested stack, or this construct."""
-        slot = cluster.network.plan.app(tenant.name)
+        try:
+            slot = cluster.network.plan.app(tenant.name)
+        except KeyError:
+            raise ConfigError(
+                tenant.path("name"),
+                f"app '{tenant.name}' has no slot in the cluster's address plan",
+                "plan the network with this tenant (plan_deployment(..., tenants=...)) or use "
+                "EksSecureDeployment, which does",
+            ) from None
         subnets_scope = Construct(self.container, "Subnets")
         self.subnets: list[ec2.ISubnet] = cluster.network.add_subnets(
             subnets_scope, slot, route_on_prem=route_on_prem
         )
         """The app's dedicated subnets, one per AZ."""
-        self.nodes = HardenedNodegroup(
-            self.container,
+        trusted = kyverno.trusted_namespaces
+
+        def add_placement(chart: cdk8s.Chart) -> None:
+            placement_policies(chart, tenant.name, tenant.namespace, trusted_namespaces=trusted)
+
+        self.fence = AppFence(
+            self,
+            "Fence",
+            cluster=cluster,
+            tenant=tenant,
+            container=self.container,
+            extra_objects=add_placement,
+            depends_on=[kyverno.chart],
+        )
+        """Namespace, policies, team access and the placement policies of the app."""
+        self.chart = self.fence.chart
+        self.manifest = self.fence.manifest
+        self.team_access = self.fence.team_access
+        self.nodes = cluster.add_nodegroup(
             "Nodes",
-            cluster=cluster.cluster,
+            scope=self.container,
             subnets=self.subnets,
-            size=tenant.nodes,
+            size=nodes,
             labels={APP_LABEL: tenant.name},
             taints=[
                 eks.TaintSpec(key=APP_LABEL, value=tenant.name, effect=eks.TaintEffect.NO_SCHEDULE)
@@ -88,66 +108,26 @@ class AppTenant(Construct):
             field=f"{tenant.field}.nodes",
         )
         """The app's node group: label and NoSchedule taint ``eks-secure.io/app=<name>``."""
-        # Nodes bootstrap through the VPC endpoints and need their subnets' route tables (S3).
+        # Nodes need their subnets' route tables (S3) and routes; and the placement policy must
+        # exist before any node that could carry the app's identity.
         self.nodes.node.add_dependency(subnets_scope)
-        if cluster.network.endpoints is not None:
-            self.nodes.node.add_dependency(cluster.network.endpoints)
-        self.chart = TenantChart(
-            cluster.cdk8s_app,
-            f"tenant-{tenant.name}",
-            tenant=tenant,
-            egress_cidrs=egress_cidrs,
-            placement=True,
-            trusted_namespaces=kyverno.trusted_namespaces,
-            admin_group=ADMIN_GROUP,
-        )
-        """Namespace, RBAC, quota, NetworkPolicies and placement policy of the app."""
-        self.manifest = cluster.add_chart(
-            f"Tenant{camel(tenant.name)}", self.chart, scope=self.container
-        )
-        self.manifest.node.add_dependency(kyverno.chart)
-        self.team_access = [
-            eks.AccessEntry(
-                self.container,
-                entry_id("TeamAccess", arn.rsplit("/", 1)[-1]),
-                cluster=as_icluster(cluster.cluster),
-                principal=arn,
-                access_entry_type=eks.AccessEntryType.STANDARD,
-                access_policies=[
-                    eks.AccessPolicy.from_access_policy_name(
-                        "AmazonEKSEditPolicy",
-                        access_scope_type=eks.AccessScopeType.NAMESPACE,
-                        namespaces=[tenant.namespace],
-                    )
-                ],
-            )
-            for arn in tenant.team_roles
-        ]
-        """Access entries of the app team's roles: ``edit`` in the app's namespace only."""
-        for entry in self.team_access:
-            cfn = entry.node.default_child
-            assert isinstance(cfn, eks.CfnAccessEntry)
-            cfn.add_property_override("KubernetesGroups", [app_group(tenant.name)])
-        # The placement policy must exist before any node that could carry the app's identity.
         self.nodes.nodegroup.node.add_dependency(self.manifest)
 
 
 class DedicatedNodesPattern(EgressPattern):
     """Base of the patterns that give each app its own subnets and node group (1 and 2).
 
-    Builds the Kyverno release and one :class:`AppTenant` per app (sorted by name, construct ID
-    ``App-<name>``), then calls :meth:`build_egress`, which a subclass implements to add its
-    egress path and return each app's source CIDRs; the allow-list is completed from those.
+    Uses the cluster's Kyverno release and builds one :class:`AppTenant` per app (sorted by
+    name, construct ID ``App-<name>``), then calls :meth:`build_egress`, which a subclass
+    implements to add its egress path and return each app's source CIDRs; the allow-list is
+    completed from those.
 
     :param cluster: the cluster to extend.
     :param tenants: the apps.
-    :param kyverno: chart source/version of the policy engine.
+    :param spec: the pattern's spec (per-app node sizes and slots, pattern settings).
     :param nested: each app (and pattern resource group) in its own nested stack (default;
         stable at any scale).
     """
-
-    ROUTE_APPS_ON_PREM: ClassVar[bool] = True
-    """Whether app subnets get direct static on-prem routes."""
 
     def __init__(
         self,
@@ -156,25 +136,24 @@ class DedicatedNodesPattern(EgressPattern):
         *,
         cluster: SecureCluster,
         tenants: Sequence[Tenant],
-        kyverno: KyvernoSettings | None = None,
+        spec: DedicatedNodesEgress,
         nested: bool = True,
     ) -> None:
-        type(self).check_tenants(cluster, tenants)
-        super().__init__(scope, id, cluster=cluster, tenants=tenants)
+        super().__init__(scope, id, cluster=cluster, tenants=tenants, spec=spec)
+        self.spec: DedicatedNodesEgress = spec
         self.nested = nested
         """Whether app (and pattern) resources live in nested stacks."""
-        self.kyverno = KyvernoInstall(
-            self, "Kyverno", cluster=cluster, settings=kyverno or KyvernoSettings()
-        )
-        """The policy engine enforcing app placement."""
+        self.kyverno = cluster.policy_engine()
+        """The policy engine enforcing app placement (one per cluster)."""
         self.apps: dict[str, AppTenant] = {
             t.name: AppTenant(
                 self,
                 f"App-{t.name}",
                 cluster=cluster,
                 tenant=t,
+                nodes=spec.options(t.name).nodes,
                 kyverno=self.kyverno,
-                route_on_prem=self.ROUTE_APPS_ON_PREM,
+                route_on_prem=spec.route_apps_on_prem,
                 nested=nested,
             )
             for t in sorted(self.tenants, key=lambda t: t.name)
@@ -187,17 +166,13 @@ class DedicatedNodesPattern(EgressPattern):
             AllowListEntry(
                 app=app.tenant.name,
                 namespace=app.tenant.namespace,
-                pattern=self.PATTERN,
+                pattern=self.spec.name,
                 source_cidrs=sources[name],
                 destination_cidrs=app.tenant.destinations,
                 ports=app.tenant.ports,
             )
             for name, app in self.apps.items()
         )
-
-    @classmethod
-    def check_tenants(cls, cluster: SecureCluster, tenants: Sequence[Tenant]) -> None:
-        """Raise a field-named ``ConfigError`` for tenants this pattern cannot serve."""
 
     def build_egress(self) -> dict[str, tuple[str, ...]]:
         """Build the egress path; return each app's source CIDRs, read from what was built."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field, StrictInt
 
@@ -37,8 +37,8 @@ class DedicatedNodesEgress(EgressSpec):
         ``<Spec>.apps[<name>]``.
     """
 
-    app_model: Any = DedicatedNodesApp
-    route_apps_on_prem: bool = True
+    app_model: ClassVar[type[Any] | None] = DedicatedNodesApp
+    route_apps_on_prem: ClassVar[bool] = True
     """Whether app subnets get direct static on-prem routes."""
 
     def __init__(
@@ -49,14 +49,15 @@ class DedicatedNodesEgress(EgressSpec):
         fields: Mapping[str, str] | None = None,
     ) -> None:
         self.apps: dict[str, DedicatedNodesApp] = dict(apps or {})
-        self.default_app = default_app or self.app_model()
+        model = self.app_model or DedicatedNodesApp
+        self.default_app = default_app or model()
         self.fields = dict(fields or {})
         for name, options in self.apps.items():
-            if not isinstance(options, self.app_model):
+            if not isinstance(options, model):
                 raise ConfigError(
                     self.field_of(name),
-                    f"is a {type(options).__name__}, not a {self.app_model.__name__}",
-                    f"pass {self.app_model.__name__}(...)",
+                    f"is a {type(options).__name__}, not a {model.__name__}",
+                    f"pass {model.__name__}(...)",
                 )
 
     @classmethod

@@ -1,16 +1,4 @@
-"""Egress pattern 2: a private NAT gateway per app group, routed to on-premises.
-
-Apps keep the tenant model of pattern 1 (own subnets per AZ, tainted node group, fenced
-namespace), but their subnets get no direct route to on-premises. Instead the apps are grouped
-into *NAT groups*: each group owns small NAT subnets (one per AZ) holding a private NAT gateway
-(``ConnectivityType: private``) whose primary private IP is fixed by the address plan. Every app
-subnet sends the on-prem CIDRs to its group's gateway in the same AZ, and only the NAT subnets
-route the on-prem CIDRs to the transit gateway or VPN gateway. The on-premises firewall therefore
-sees a group's traffic from the group's NAT IPs alone: one ``/32`` per AZ.
-
-With the VPC CNI's external SNAT on (see :mod:`patterns.private_nat`) pods keep their own IPs up
-to the NAT gateway, so flow logs inside the VPC still show which pod sent what.
-"""
+"""Egress pattern 2, the CDK side: NAT groups with private NAT gateways, app routes to them."""
 
 from __future__ import annotations
 
@@ -20,54 +8,48 @@ import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 
+from eks_secure import rules
 from eks_secure.cluster.cluster import SecureCluster
-from eks_secure.config.plan import nat_group_field
 from eks_secure.egress.contract import Tenant
-from eks_secure.egress.tenants import DedicatedNodesPattern, own_stack
-from eks_secure.errors import ConfigError, ConfigErrors
+from eks_secure.egress.dedicated.construct import DedicatedNodesPattern, own_stack
+from eks_secure.egress.private_nat import NAT_POOL, SETTINGS_KEY, PrivateNatEgress
+from eks_secure.errors import ConfigError
 from eks_secure.network.onprem import cidr_id
-from eks_secure.network.planner import NatGroupPlan
+from eks_secure.network.planner import SlotPlan
 
 PRICING_URL = "https://aws.amazon.com/vpc/pricing/"
 """Where NAT gateway prices (per hour and per GB processed, by region) are published."""
 
 
-def validate_nat_groups(tenants: Sequence[Tenant], groups: Sequence[NatGroupPlan]) -> None:
-    """Raise field-named errors unless every tenant names a planned NAT group and every group is
-    used by at least one tenant."""
+def validate_nat_groups(
+    spec: PrivateNatEgress, tenants: Sequence[Tenant], groups: Sequence[SlotPlan]
+) -> None:
+    """Raise field-named errors unless every tenant's NAT group is planned and every planned
+    group is used by at least one tenant."""
     planned = {g.name for g in groups}
     errors: list[ConfigError] = []
     for tenant in tenants:
-        if tenant.nat_group is None:
+        group = spec.nat_group_of(tenant.name)
+        if group is not None and group not in planned:
             errors.append(
                 ConfigError(
-                    f"{tenant.field}.nat_group",
-                    f"app '{tenant.name}' has no NAT group; pattern private-nat translates every "
-                    "app's on-premises traffic through its group's NAT gateways",
-                    "add `nat_group: <name>`; apps sharing a group share its NAT IPs",
+                    f"{spec.field_of(tenant.name)}.nat_group",
+                    f"NAT group '{group}' of app '{tenant.name}' is not in the network plan "
+                    f"(planned: {', '.join(sorted(planned)) or 'none'})",
+                    "plan the network with the same spec and tenants (plan_deployment)",
                 )
             )
-        elif tenant.nat_group not in planned:
-            errors.append(
-                ConfigError(
-                    f"{tenant.field}.nat_group",
-                    f"NAT group '{tenant.nat_group}' of app '{tenant.name}' is not in the "
-                    f"network plan (planned: {', '.join(sorted(planned)) or 'none'})",
-                    "plan the network with one NAT group per distinct nat_group of the apps",
-                )
-            )
-    used = {t.nat_group for t in tenants}
+    used = set(spec.groups(tenants))
     for name in sorted(planned - used):
         errors.append(
             ConfigError(
-                nat_group_field(name),
+                f"{SETTINGS_KEY}.groups.{name}",
                 f"NAT group '{name}' is planned but no app uses it; its NAT gateways would be "
                 "billed for nothing",
                 "set some app's nat_group to it or drop it from the plan",
             )
         )
-    if errors:
-        raise ConfigErrors(errors)
+    rules.raise_problems(errors)
 
 
 class NatGroup(Construct):
@@ -87,7 +69,7 @@ class NatGroup(Construct):
         id: str,
         *,
         cluster: SecureCluster,
-        plan: NatGroupPlan,
+        plan: SlotPlan,
         nested: bool = True,
     ) -> None:
         super().__init__(scope, id)
@@ -101,7 +83,7 @@ class NatGroup(Construct):
         """The group's NAT subnets, one per AZ (on-prem routes to the TGW/VGW)."""
         self.gateways: list[ec2.CfnNatGateway] = []
         """The group's private NAT gateways, in AZ order."""
-        for planned, subnet, ip in zip(plan.subnets, self.subnets, plan.nat_ips, strict=True):
+        for planned, subnet, ip in zip(plan.subnets, self.subnets, plan.fixed_ips, strict=True):
             self.gateways.append(
                 ec2.CfnNatGateway(
                     self.container,
@@ -135,35 +117,32 @@ class PrivateNat(DedicatedNodesPattern):
     Allow-list: each app's group's NAT gateway IPs (``/32`` each, read from the gateways
     created). A synth-time info annotation states how many NAT gateways this creates.
 
-    Props as :class:`~eks_secure.egress.tenants.DedicatedNodesPattern`; the cluster's network
-    plan must hold the NAT groups (``plan_network(nat_groups=...)``), each tenant needs a
-    ``nat_group`` of the plan, and every planned group must be used.
+    Props as :class:`~eks_secure.egress.dedicated.construct.DedicatedNodesPattern`, with
+    ``spec`` a :class:`~eks_secure.egress.private_nat.PrivateNatEgress`; the cluster's network
+    plan must hold the spec's NAT pool (``plan_deployment`` plans it), and every planned group
+    must be used. The pattern turns the vpc-cni's external SNAT on itself.
     """
 
-    PATTERN = "private-nat"
-    ROUTE_APPS_ON_PREM = False
-
-    @classmethod
-    def check_tenants(cls, cluster: SecureCluster, tenants: Sequence[Tenant]) -> None:
-        """Every tenant names a planned NAT group and every group is used."""
-        validate_nat_groups(tenants, cluster.network.plan.nat_groups)
+    spec: PrivateNatEgress
 
     def build_egress(self) -> dict[str, tuple[str, ...]]:
         """NAT groups, and each app subnet's on-prem routes to its group's NAT in its AZ."""
         cluster = self.cluster
         plan = cluster.network.plan
+        groups = plan.pool(NAT_POOL).members if plan.has_pool(NAT_POOL) else ()
+        validate_nat_groups(self.spec, self.tenants, groups)
         self.nat_groups: dict[str, NatGroup] = {
             group.name: NatGroup(
                 self, f"NatGroup-{group.name}", cluster=cluster, plan=group, nested=self.nested
             )
-            for group in sorted(plan.nat_groups, key=lambda g: g.name)
+            for group in sorted(groups, key=lambda g: g.name)
         }
         """Each NAT group's subnets and gateways, by name."""
         self.routes: dict[str, list[ec2.CfnRoute]] = {}
         """Each app's on-prem routes through its group's gateways, by app name."""
         cidrs = cluster.network.on_prem_cidrs
         for name, app in self.apps.items():
-            group = self.nat_groups[str(app.tenant.nat_group)]
+            group = self.nat_groups[str(self.spec.nat_group_of(name))]
             scope_routes = Construct(app.container, "OnPremViaNat")
             routes: list[ec2.CfnRoute] = []
             for subnet, gateway, planned in zip(
@@ -189,6 +168,6 @@ class PrivateNat(DedicatedNodesPattern):
             f"see {PRICING_URL}"
         )
         return {
-            name: self.nat_groups[str(app.tenant.nat_group)].source_cidrs
-            for name, app in self.apps.items()
+            name: self.nat_groups[str(self.spec.nat_group_of(name))].source_cidrs
+            for name in self.apps
         }

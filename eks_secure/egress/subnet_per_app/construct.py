@@ -1,14 +1,8 @@
-"""Egress pattern 1: subnet per app.
-
-Each app gets dedicated subnets in every AZ and a node group in exactly those subnets, tainted so
-only its pods run there; Kyverno enforces that placement. The VPC CNI SNATs pod traffic leaving
-the VPC to the node's IP, and pod IPs come from the same subnets, so the on-premises firewall
-sees the app's traffic from the app's subnet CIDRs and nothing else.
-"""
+"""Egress pattern 1, the CDK side: dedicated subnets + tainted node group + fence per app."""
 
 from __future__ import annotations
 
-from eks_secure.egress.tenants import DedicatedNodesPattern
+from eks_secure.egress.dedicated.construct import DedicatedNodesPattern
 
 
 class SubnetPerApp(DedicatedNodesPattern):
@@ -16,10 +10,9 @@ class SubnetPerApp(DedicatedNodesPattern):
 
     Allow-list: each app's node subnet CIDRs (read from the subnets created).
 
-    Props as :class:`~eks_secure.egress.tenants.DedicatedNodesPattern`.
+    Props as :class:`~eks_secure.egress.dedicated.construct.DedicatedNodesPattern`, with
+    ``spec`` a :class:`~eks_secure.egress.subnet_per_app.SubnetPerAppEgress`.
     """
-
-    PATTERN = "subnet-per-app"
 
     def build_egress(self) -> dict[str, tuple[str, ...]]:
         """Nothing to add: each app's source CIDRs are its node subnets' CIDRs."""
