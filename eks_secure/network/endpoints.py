@@ -51,7 +51,7 @@ _AWS_SERVICE_CONSTANTS: dict[str, str] = {
     "ssmmessages": "SSM_MESSAGES",
     "ec2messages": "EC2_MESSAGES",
     "kms": "KMS",
-    "lambda": "LAMBDA",
+    "lambda": "LAMBDA_",
 }
 """Short service name -> ``ec2.InterfaceVpcEndpointAwsService`` constant."""
 
