@@ -1,4 +1,8 @@
-"""``eks-secure`` command line: ``eks-secure allowlist [CDK_OUT] [--format table|json|csv]``."""
+"""``eks-secure`` command line.
+
+``eks-secure allowlist [CDK_OUT] [--format table|json|csv]`` and
+``eks-secure preflight [CDK_OUT] [--format text|json]`` (see :mod:`eks_secure.preflight`).
+"""
 
 from __future__ import annotations
 
@@ -18,7 +22,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     allowlist.add_argument("assembly", nargs="?", default="cdk.out", help="default: cdk.out")
     allowlist.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    preflight = commands.add_parser(
+        "preflight", help="prove offline that a synthesized cloud assembly can deploy"
+    )
+    from eks_secure import preflight as preflight_command
+
+    preflight_command.add_arguments(preflight)
     args = parser.parse_args(argv)
+    if args.command == "preflight":
+        return preflight_command.execute(args)
 
     try:
         stacks = read_assembly(args.assembly)

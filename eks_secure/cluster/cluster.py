@@ -14,12 +14,14 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk.lambda_layer_kubectl_v34 import KubectlV34Layer
-from constructs import Construct, IDependable
+import jsii
+from constructs import Construct, IConstruct, IDependable
 
 from eks_secure import rules
 from eks_secure.cluster.access import AccessEntries
 from eks_secure.cluster.addons import ManagedAddons
 from eks_secure.cluster.control_plane_egress import ControlPlaneEgress
+from eks_secure.cluster.creator_role import function_name_prefix, stack_role_path
 from eks_secure.cluster.jsii_types import as_icluster
 from eks_secure.cluster.nodegroup import HardenedNodegroup
 from eks_secure.cluster.tagging import tag_for_cluster
@@ -40,6 +42,16 @@ if TYPE_CHECKING:  # pragma: no cover
     from eks_secure.egress.contract import Tenant
 
 CONTROL_PLANE_EGRESS_MODE = "CUSTOMER_ROUTED"
+KUBECTL_PROVIDER_TIMEOUT = 900
+"""Timeout (s) of the provider-framework Lambda aws_eks_v2 creates (Lambda's maximum)."""
+KUBECTL_HANDLER_TIMEOUT = 840
+"""Timeout (s) of the kubectl handler: below the framework's, so the framework outlives a handler
+that times out and reports the failure to CloudFormation instead of leaving it waiting."""
+KUBECTL_WAIT_BUDGET = 780
+"""Longest Helm/kubectl wait (s) a chart may ask of the handler (60 s margin below its timeout)."""
+CUSTOM_RESOURCE_SERVICE_TIMEOUT = 960
+"""``ServiceTimeout`` (s) of the stack's Lambda-backed custom resources: a dead handler fails the
+resource after this, not after CloudFormation's default hour (framework timeout + 60 s)."""
 ADMIN_GROUP = "eks-secure:admins"
 VIEWER_GROUP = "eks-secure:viewers"
 SYSTEM_NODE_LABEL = "eks-secure.io/pool"
@@ -210,6 +222,7 @@ class SecureCluster(Construct):
         """The ``aws_eks_v2`` cluster (a native ``AWS::EKS::Cluster``)."""
         self._acknowledge_cdk_managed_findings()
         self._place_kubectl_handler(network.system_node_subnets)
+        _guard_deployment(self.stack, cluster_name, self.cluster)
         cfn_cluster = self.cluster.node.default_child
         assert isinstance(cfn_cluster, eks.CfnCluster)
         cfn_cluster.add_property_override(
@@ -495,3 +508,46 @@ def _roles(field: str, roles: Sequence[iam.IRole]) -> list[iam.IRole]:
                 "pass a role object: iam.Role.from_role_arn(scope, id, arn, mutable=False)",
             )
     return list(roles)
+
+
+@jsii.implements(cdk.IAspect)
+class _StackGuards:
+    """Role paths and custom-resource service timeouts on every resource of the stack."""
+
+    def __init__(self, role_path: str) -> None:
+        self.role_path = role_path
+
+    def visit(self, node: IConstruct) -> None:
+        if not isinstance(node, cdk.CfnResource):
+            return
+        if node.cfn_resource_type == "AWS::IAM::Role":
+            role = node if isinstance(node, iam.CfnRole) else None
+            if role is None or role.path is None:
+                node.add_property_override("Path", self.role_path)
+        elif node.cfn_resource_type.startswith("Custom::"):
+            node.add_property_override("ServiceTimeout", CUSTOM_RESOURCE_SERVICE_TIMEOUT)
+
+
+def _guard_deployment(stack: cdk.Stack, cluster_name: str, cluster: eks.Cluster) -> None:
+    """What a first deploy (and its rollback) needs of names, paths and timeouts.
+
+    * every IAM role of the stack and its nested stacks under ``stack_role_path(cluster_name)``:
+      CloudFormation truncates generated role names, so the creator policy scopes the path;
+    * explicit names ``<cluster>-kubectl-handler``, ``<cluster>-kubectl-provider`` and
+      ``<cluster>-default-sg`` for the stack's Lambda functions, for the same reason;
+    * the kubectl handler's timeout below the provider framework's, and a ``ServiceTimeout`` on
+      every custom resource (checked by ``eks-secure preflight``, check ``timeouts``).
+    """
+    cdk.Aspects.of(stack).add(_StackGuards(stack_role_path(cluster_name)))
+    prefix = function_name_prefix(cluster_name)
+    for child in cluster.node.find_all():
+        if isinstance(child, lambda_.CfnFunction) and "KubectlProvider/Handler" in child.node.path:
+            child.add_property_override("FunctionName", f"{prefix}kubectl-handler")
+            child.add_property_override("Timeout", KUBECTL_HANDLER_TIMEOUT)
+        elif isinstance(child, lambda_.CfnFunction) and "framework-onEvent" in child.node.path:
+            child.add_property_override("FunctionName", f"{prefix}kubectl-provider")
+            child.add_property_override("Timeout", KUBECTL_PROVIDER_TIMEOUT)
+    provider = stack.node.try_find_child("Custom::VpcRestrictDefaultSGCustomResourceProvider")
+    handler = provider.node.try_find_child("Handler") if provider is not None else None
+    if isinstance(handler, cdk.CfnResource):
+        handler.add_property_override("FunctionName", f"{prefix}default-sg")

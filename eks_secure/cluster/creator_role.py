@@ -27,10 +27,12 @@ WILDCARD_REASONS: dict[str, str] = {
     "not exist yet; deletes are limited to resources tagged with this cluster.",
     "NetworkDeleteOnlyTagged": "destructive EC2 calls are allowed only on resources carrying "
     "this cluster's eks-secure:cluster tag.",
-    "StackRoles": "roles CloudFormation names after this cluster's stack; instance profiles "
-    "are named by EKS.",
-    "PassStackRolesToServices": "only roles of this cluster's stack, only to EKS/EC2/Lambda/"
-    "flow logs.",
+    "StackRoles": "roles under this cluster's IAM path (every role of the cluster stack); "
+    "instance profiles are named by EKS.",
+    "PassStackRolesToServices": "only roles under this cluster's IAM path, only to EKS/EC2/"
+    "Lambda/flow logs.",
+    "CreateThisCluster": "eks:CreateCluster takes no resource ARN; the request must carry this "
+    "cluster's eks-secure:cluster tag.",
     "ServiceLinkedRoles": "limited by iam:AWSServiceName to the EKS-related services.",
     "OidcProvider": "OIDC provider ARNs are derived from the issuer URL EKS assigns.",
     "CreateKeys": "kms:CreateKey has no resource to scope to; the request must carry this "
@@ -38,19 +40,37 @@ WILDCARD_REASONS: dict[str, str] = {
     "ManageThisClustersKeys": "only keys tagged with this cluster's eks-secure:cluster tag.",
     "LogGroups": "only this cluster's control-plane log group and the stack's own log groups "
     "(including those of the stack's Lambda functions).",
-    "LogGroupsRead": "DescribeLogGroups and CreateLogDelivery take no resource ARN.",
-    "KubectlHandler": "only Lambda functions CloudFormation names after this cluster's stack.",
+    "LogGroupsRead": "DescribeLogGroups, CreateLogDelivery and DeleteLogDelivery take no "
+    "resource ARN.",
+    "KubectlHandler": "only Lambda functions named <cluster>-* (explicit names set by "
+    "SecureCluster) and layer versions.",
     "NestedStacks": "only this cluster's nested stacks.",
     "StackParameters": "SSM parameters whose names CloudFormation generates (CFN-<id>-<suffix>), "
     "e.g. the kubectl-ready barrier aws_eks_v2 creates; the name cannot be scoped further.",
     "BootstrapAssets": "read-only access to the CDK bootstrap asset bucket and version.",
     "DriveTheClusterStack": "change sets of this cluster's stack and its nested stacks only.",
+    "RecoverTheClusterStack": "delete, roll back and cancel only this cluster's stack and its "
+    "nested stacks.",
     "BootstrapAssetsAndVersion": "the CDK bootstrap asset bucket and version parameter only.",
 }
 """Why each wildcard in the creator and deployer policies is needed (acknowledged per finding)."""
 
 IAM_PATH = "/eks-secure/"
 """IAM path of every role this module creates, so policies and SCPs can target them."""
+
+
+def stack_role_path(cluster_name: str) -> str:
+    """IAM path of every role the cluster stack (and its nested stacks) creates.
+
+    CloudFormation truncates the generated names of unnamed roles (a long stack name keeps only
+    25 characters), so policies scope the stack's roles by this path, never by a name prefix.
+    """
+    return f"{IAM_PATH}{cluster_name}/"
+
+
+def function_name_prefix(cluster_name: str) -> str:
+    """Prefix of the explicit names of the cluster stack's Lambda functions."""
+    return f"{cluster_name}-"
 
 
 def creator_role_name(cluster_name: str) -> str:
@@ -201,10 +221,17 @@ def _creator_statements(
         f"{arn}:eks:{region_account}:access-entry/{cluster_name}/*",
         f"{arn}:eks:{region_account}:podidentityassociation/{cluster_name}/*",
     ]
-    stack_roles = f"{arn}:iam::{stack.account}:role/{cluster_stack_name}-*"
+    stack_roles = f"{arn}:iam::{stack.account}:role{stack_role_path(cluster_name)}*"
+    creator_role = f"{arn}:iam::{stack.account}:role{IAM_PATH}{creator_role_name(cluster_name)}"
     tag_condition = {"StringEquals": {"aws:ResourceTag/eks-secure:cluster": cluster_name}}
     statements = [
         iam.PolicyStatement(sid="ThisClusterOnly", actions=["eks:*"], resources=eks_resources),
+        iam.PolicyStatement(
+            sid="CreateThisCluster",
+            actions=["eks:CreateCluster"],
+            resources=["*"],
+            conditions={"StringEquals": {"aws:RequestTag/eks-secure:cluster": cluster_name}},
+        ),
         iam.PolicyStatement(
             sid="EksRead",
             actions=["eks:Describe*", "eks:List*"],
@@ -231,6 +258,8 @@ def _creator_statements(
                 "ec2:AllocateAddress",
                 "ec2:AssignPrivateNatGatewayAddress",
                 "ec2:RunInstances",
+                "ec2:UpdateSecurityGroupRuleDescriptionsIngress",
+                "ec2:UpdateSecurityGroupRuleDescriptionsEgress",
             ],
             resources=["*"],
         ),
@@ -256,6 +285,8 @@ def _creator_statements(
                 "iam:TagRole",
                 "iam:UntagRole",
                 "iam:UpdateAssumeRolePolicy",
+                "iam:UpdateRole",
+                "iam:UpdateRoleDescription",
                 "iam:AttachRolePolicy",
                 "iam:DetachRolePolicy",
                 "iam:PutRolePolicy",
@@ -284,6 +315,12 @@ def _creator_statements(
                     ]
                 }
             },
+        ),
+        iam.PolicyStatement(
+            sid="PassSelfToNestedStacks",
+            actions=["iam:PassRole"],
+            resources=[creator_role],
+            conditions={"StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}},
         ),
         iam.PolicyStatement(
             sid="ServiceLinkedRoles",
@@ -323,7 +360,11 @@ def _creator_statements(
                 "kms:CreateAlias",
                 "kms:DeleteAlias",
                 "kms:DescribeKey",
+                "kms:EnableKey",
+                "kms:DisableKey",
                 "kms:EnableKeyRotation",
+                "kms:DisableKeyRotation",
+                "kms:UpdateKeyDescription",
                 "kms:GetKeyPolicy",
                 "kms:GetKeyRotationStatus",
                 "kms:PutKeyPolicy",
@@ -342,19 +383,20 @@ def _creator_statements(
             resources=[
                 f"{arn}:logs:{region_account}:log-group:/aws/eks/{cluster_name}/*",
                 f"{arn}:logs:{region_account}:log-group:{cluster_stack_name}-*",
-                f"{arn}:logs:{region_account}:log-group:/aws/lambda/{cluster_stack_name}-*",
+                f"{arn}:logs:{region_account}:log-group:/aws/lambda/"
+                f"{function_name_prefix(cluster_name)}*",
             ],
         ),
         iam.PolicyStatement(
             sid="LogGroupsRead",
-            actions=["logs:DescribeLogGroups", "logs:CreateLogDelivery"],
+            actions=["logs:DescribeLogGroups", "logs:CreateLogDelivery", "logs:DeleteLogDelivery"],
             resources=["*"],
         ),
         iam.PolicyStatement(
             sid="KubectlHandler",
             actions=["lambda:*"],
             resources=[
-                f"{arn}:lambda:{region_account}:function:{cluster_stack_name}-*",
+                f"{arn}:lambda:{region_account}:function:{function_name_prefix(cluster_name)}*",
                 f"{arn}:lambda:{region_account}:layer:*",
             ],
         ),
@@ -378,7 +420,12 @@ def _creator_statements(
         ),
         iam.PolicyStatement(
             sid="BootstrapAssets",
-            actions=["s3:GetObject", "ssm:GetParameters", "ssm:GetParameter"],
+            actions=[
+                "s3:GetObject",
+                "s3:GetObjectVersion",
+                "ssm:GetParameters",
+                "ssm:GetParameter",
+            ],
             resources=[
                 f"{arn}:s3:::cdk-*-assets-{stack.account}-{stack.region}/*",
                 f"{arn}:ssm:{region_account}:parameter/cdk-bootstrap/*",
@@ -393,6 +440,10 @@ def _deployer_statements(
 ) -> list[iam.PolicyStatement]:
     arn = f"arn:{stack.partition}"
     region_account = f"{stack.region}:{stack.account}"
+    stacks = [
+        f"{arn}:cloudformation:{region_account}:stack/{cluster_stack_name}/*",
+        f"{arn}:cloudformation:{region_account}:stack/{cluster_stack_name}-*/*",
+    ]
     return [
         iam.PolicyStatement(
             sid="PassOnlyTheCreatorRole",
@@ -409,14 +460,27 @@ def _deployer_statements(
                 "cloudformation:ExecuteChangeSet",
                 "cloudformation:DescribeStacks",
                 "cloudformation:DescribeStackEvents",
+                "cloudformation:ListChangeSets",
                 "cloudformation:GetTemplate",
                 "cloudformation:GetTemplateSummary",
                 "cloudformation:ListStackResources",
+                "cloudformation:DescribeStackResource",
+                "cloudformation:DescribeStackResources",
             ],
-            resources=[
-                f"{arn}:cloudformation:{region_account}:stack/{cluster_stack_name}/*",
-                f"{arn}:cloudformation:{region_account}:stack/{cluster_stack_name}-*/*",
+            resources=stacks,
+        ),
+        iam.PolicyStatement(
+            sid="RecoverTheClusterStack",
+            actions=[
+                # the CLI deletes a stack whose create failed before retrying, and `cdk destroy`
+                "cloudformation:DeleteStack",
+                # `cdk rollback` (with and without --orphan/--force)
+                "cloudformation:RollbackStack",
+                "cloudformation:ContinueUpdateRollback",
+                # docs/creator-role-runbook.md: stop an update that hangs
+                "cloudformation:CancelUpdateStack",
             ],
+            resources=stacks,
         ),
         iam.PolicyStatement(
             sid="BootstrapAssetsAndVersion",

@@ -26,12 +26,15 @@ DEFAULT_INTERFACE_ENDPOINT_SERVICES: tuple[str, ...] = (
     "ssmmessages",
     "ec2messages",
     "kms",
+    "lambda",
 )
 """Interface endpoints a fully private cluster needs (short names: ``com.amazonaws.<region>.X``).
 
 Image pulls (ECR, with S3 through the gateway endpoint), VPC CNI and node naming (EC2), IRSA
 (STS), the EKS API and Pod Identity (EKS, EKS auth), logs, the AWS Load Balancer Controller, the
-Cluster Autoscaler, Session Manager and KMS.
+Cluster Autoscaler, Session Manager, KMS, and the Lambda API: the CDK provider framework runs
+in the VPC and invokes the kubectl handler through it (without it every ``Custom::AWSCDK-EKS-*``
+resource, and its rollback, hangs: aws/aws-cdk#12608, #30442).
 """
 
 _AWS_SERVICE_CONSTANTS: dict[str, str] = {
@@ -48,6 +51,7 @@ _AWS_SERVICE_CONSTANTS: dict[str, str] = {
     "ssmmessages": "SSM_MESSAGES",
     "ec2messages": "EC2_MESSAGES",
     "kms": "KMS",
+    "lambda": "LAMBDA_",
 }
 """Short service name -> ``ec2.InterfaceVpcEndpointAwsService`` constant."""
 

@@ -1,0 +1,80 @@
+"""``eks-secure preflight``: prove offline that a synthesized cloud assembly can deploy.
+
+Pure Python (no CDK, no jsii). :func:`run` reads a cloud assembly and runs the seven checks
+(:data:`eks_secure.preflight.report.CHECKS`); :func:`main` is the command line. Each problem
+names the stack, the logical ID and the fix; docs/preflight.md describes every check and what it
+cannot see.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from eks_secure.preflight.report import CHECKS, Problem, Report
+
+__all__ = ["CHECKS", "Problem", "Report", "main", "run"]
+
+
+def run(path: str | Path, *, max_cluster_name_length: int | None = None) -> Report:
+    """Run every check on the cloud assembly in ``path`` and return the report."""
+    from eks_secure.preflight import (
+        check_allowlist,
+        check_capacity,
+        check_deployer,
+        check_iam,
+        check_names,
+        check_network,
+        check_timeouts,
+    )
+    from eks_secure.preflight.assembly import load
+    from eks_secure.preflight.schemas import cfnlint_version
+
+    assembly = load(path)
+    report = Report()
+    check_iam.run(assembly, report)
+    check_deployer.run(assembly, report)
+    model = check_network.model_of(assembly)
+    check_network.run(assembly, report, model)
+    check_timeouts.run(assembly, report)
+    check_names.run(assembly, report, max_length=max_cluster_name_length)
+    check_allowlist.run(assembly, report, model)
+    check_capacity.run(assembly, report)
+    report.notes.append(f"resource provider schemas and IAM data of cfn-lint {cfnlint_version()}")
+    return report
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``eks-secure preflight [CDK_OUT] [--format text|json]``; exit 1 on any problem."""
+    parser = argparse.ArgumentParser(prog="eks-secure preflight", description=__doc__)
+    add_arguments(parser)
+    return execute(parser.parse_args(argv))
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The command's arguments (shared with the ``eks-secure`` command)."""
+    parser.add_argument("assembly", nargs="?", default="cdk.out", help="default: cdk.out")
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument(
+        "--max-cluster-name-length",
+        type=int,
+        default=None,
+        help="longest cluster name to check generated names at (default: the config's limit)",
+    )
+
+
+def execute(args: argparse.Namespace) -> int:
+    """Run the command for parsed ``args``; the exit code."""
+    try:
+        report = run(args.assembly, max_cluster_name_length=args.max_cluster_name_length)
+    except FileNotFoundError as exc:
+        print(f"eks-secure preflight: {exc}; run `make synth` first", file=sys.stderr)
+        return 2
+    sys.stdout.write(report.to_json() if args.format == "json" else report.to_text())
+    return 0 if report.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,156 @@
+"""Each preflight check on a deliberately broken assembly: one fault at a time, exact problem."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from synth import Synth
+
+from eks_secure.preflight import Problem, run
+
+pytestmark = pytest.mark.xdist_group("private-nat")
+
+Template = dict[str, Any]
+
+
+def broken(private_nat: Synth, tmp_path: Path, file: str, edit: Callable[[Template], None]) -> list[Problem]:
+    """Copy the assembly, apply ``edit`` to one template, and return the new problems."""
+    out = tmp_path / "cdk.out"
+    shutil.copytree(private_nat.outdir, out)
+    baseline = {(p.check, p.logical_id, p.problem) for p in run(out).problems}
+    path = next(out.glob(file))
+    template = json.loads(path.read_text())
+    edit(template)
+    path.write_text(json.dumps(template))
+    return [p for p in run(out).problems if (p.check, p.logical_id, p.problem) not in baseline]
+
+
+def resource(template: Template, prefix: str) -> tuple[str, Template]:
+    for logical_id, res in template["Resources"].items():
+        if logical_id.startswith(prefix):
+            return logical_id, res
+    raise KeyError(prefix)
+
+
+def drop_statement(sid: str) -> Callable[[Template], None]:
+    def edit(template: Template) -> None:
+        for res in template["Resources"].values():
+            if res["Type"] == "AWS::IAM::Policy":
+                doc = res["Properties"]["PolicyDocument"]
+                doc["Statement"] = [s for s in doc["Statement"] if s.get("Sid") != sid]
+
+    return edit
+
+
+def test_iam_statement_removed(private_nat: Synth, tmp_path: Path) -> None:
+    new = broken(private_nat, tmp_path, "Creator.template.json", drop_statement("PassSelfToNestedStacks"))
+    assert {p.check for p in new} == {"iam"}
+    nested = [p for p in new if p.logical_id.startswith("EgressApp")]
+    assert nested and all(
+        "iam:PassRole on arn:aws:iam::111111111111:role/eks-secure/payments-prod-creator"
+        in p.problem
+        for p in nested
+    )
+    assert "iam:PassedToService" in nested[0].fix and "RolesCreator" in nested[0].fix
+
+
+def test_deployer_recovery_statement_removed(private_nat: Synth, tmp_path: Path) -> None:
+    new = broken(private_nat, tmp_path, "Creator.template.json", drop_statement("RecoverTheClusterStack"))
+    actions = sorted({p.problem.split(" is denied ")[1].split(" ")[0] for p in new})
+    assert {p.check for p in new} == {"deployer"}
+    assert actions == [
+        "cloudformation:CancelUpdateStack",
+        "cloudformation:ContinueUpdateRollback",
+        "cloudformation:DeleteStack",
+        "cloudformation:RollbackStack",
+    ]
+
+
+def test_network_endpoint_removed(private_nat: Synth, tmp_path: Path) -> None:
+    def edit(template: Template) -> None:
+        logical_id, _ = resource(template, "NetworkPrivateEndpointsLambda")
+        del template["Resources"][logical_id]
+
+    new = broken(private_nat, tmp_path, "Cluster.template.json", edit)
+    assert [p.problem for p in new] == [
+        "lambda payments-prod-cluster/EksClusterKubectlProviderframeworkonEvent13CC64B3 -> "
+        "service lambda tcp/443 (provider framework): no interface endpoint for lambda"
+    ]
+    assert new[0].fix == "add an interface endpoint for lambda (private DNS on) to the VPC"
+
+
+def test_network_nacl_rule_removed(private_nat: Synth, tmp_path: Path) -> None:
+    def edit(template: Template) -> None:
+        # the replies the control-plane ENIs get from nodes (10250, webhooks) and the VPC
+        logical_id, _ = resource(template, "EksControlPlaneEgressNetworkAclIngressReturnVpc")
+        del template["Resources"][logical_id]
+
+    new = broken(private_nat, tmp_path, "Cluster.template.json", edit)
+    assert new and {p.check for p in new} == {"network"}
+    kubelet = [p for p in new if "tcp/10250 (kubelet)" in p.problem]
+    assert kubelet and all(p.logical_id == "EksClusterB2BDED5B" for p in kubelet)
+    assert all("blocks the return traffic (1024-65535) from 10.20." in p.problem for p in kubelet)
+
+
+def test_network_route_removed(private_nat: Synth, tmp_path: Path) -> None:
+    def edit(template: Template) -> None:
+        for logical_id in [k for k in template["Resources"] if k.startswith("OnPremViaNatSubnet1OnPrem10x")]:
+            del template["Resources"][logical_id]
+
+    new = broken(private_nat, tmp_path, "*Apppaymentsapi*.nested.template.json", edit)
+    problems = {p.problem for p in new if p.check == "network"}
+    assert problems == {
+        next(iter(problems))
+    } and "(app payments-api): route table of SubnetsSubnet1SubnetA3D90D66 has no route to 10.1.0.0/16" in next(iter(problems))
+
+
+def test_timeouts_service_timeout_removed_and_handler_raised(private_nat: Synth, tmp_path: Path) -> None:
+    def edit(template: Template) -> None:
+        _, baseline = resource(template, "EksBaseline")
+        del baseline["Properties"]["ServiceTimeout"]
+        _, handler = resource(template, "EksClusterKubectlProviderHandler")
+        if handler["Type"] != "AWS::Lambda::Function":
+            handler = template["Resources"]["EksClusterKubectlProviderHandlerDA75FB7A"]
+        handler["Properties"]["Timeout"] = 900
+
+    new = broken(private_nat, tmp_path, "Cluster.template.json", edit)
+    texts = sorted(p.problem for p in new if p.check == "timeouts")
+    assert any(t.startswith("Custom::AWSCDK-EKS-KubernetesResource has no ServiceTimeout") for t in texts)
+    assert any("may run 900 s but its provider framework" in t for t in texts)
+
+
+def test_names_function_name_removed(private_nat: Synth, tmp_path: Path) -> None:
+    def edit(template: Template) -> None:
+        template["Resources"]["EksClusterKubectlProviderframeworkonEvent13CC64B3"]["Properties"].pop(
+            "FunctionName"
+        )
+
+    new = broken(private_nat, tmp_path, "Cluster.template.json", edit)
+    names = [p for p in new if p.check == "names"]
+    assert names, [p.format() for p in new]
+    assert all(p.problem.startswith("at the longest cluster name (40 characters)") for p in names)
+    assert any("lambda:InvokeFunction" in p.problem for p in names)
+
+
+def test_allowlist_row_removed(private_nat: Synth, tmp_path: Path) -> None:
+    def edit(template: Template) -> None:
+        del template["Outputs"]["EksSecureAllowListLedger"]
+
+    new = broken(private_nat, tmp_path, "Cluster.template.json", edit)
+    assert new and {p.check for p in new} == {"allowlist"}
+    assert all("(app ledger)" in p.problem for p in new)
+
+
+def test_capacity_system_nodes_raised(private_nat: Synth, tmp_path: Path) -> None:
+    def edit(template: Template) -> None:
+        _, nodegroup = resource(template, "EksSystemNodesNodegroup")
+        nodegroup["Properties"]["ScalingConfig"]["MaxSize"] = 30
+
+    new = broken(private_nat, tmp_path, "Cluster.template.json", edit)
+    assert len(new) == 3 and {p.check for p in new} == {"capacity"}
+    assert "12 nodes (max_size 30 over 3 subnets + 2 surge) x 30 addresses per m7i.large" in new[0].problem
