@@ -18,7 +18,7 @@ from patterns.reference import build
 
 def main() -> int:
     """Synthesize the reference deployment; bad input prints a clear error, not a trace."""
-    app = cdk.App()
+    app = cdk.App(stack_traces=False)  # deterministic metadata: no stack traces in it
     try:
         config = config_from_context(app)
         build(

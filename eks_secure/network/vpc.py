@@ -304,7 +304,7 @@ class SecureVpc(Construct):
             and secondary is not None
             and ipaddress.IPv4Network(planned.cidr).subnet_of(ipaddress.IPv4Network(secondary))
         ):
-            subnet.add_dependency(self.secondary_cidr_block)
+            subnet.node.add_dependency(self.secondary_cidr_block)
         tags = cdk.Tags.of(subnet)
         tags.add(TIER_TAG, planned.tier)
         if planned.tier not in TIER_NAMES:
