@@ -17,7 +17,10 @@ from eks_secure.config.model import (
     NodeGroupSize,
     OnPremRoute,
     SubnetSizes,
+    VpnGateway,
 )
+from eks_secure.egress.dedicated.spec import DedicatedNodesApp
+from eks_secure.egress.private_nat import NatGroupPin, PrivateNatEgress
 from eks_secure.errors import ConfigError, ConfigErrors
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "patterns" / "examples"
@@ -77,18 +80,20 @@ def test_subnet_per_app_example_apps() -> None:
     ledger = config.app("ledger")
     assert ledger.namespace == "ledger-core"
     assert ledger.ports == (5432,)
-    assert ledger.nodes.disk_size_gib == 100
+    assert ledger.options.nodes.disk_size_gib == 100
     assert config.app("payments-api").namespace == "payments-api"
     fraud = config.app("fraud-scoring")
     assert fraud.ports == (443,)
-    assert fraud.nodes.instance_types == ("c7i.xlarge", "c6i.xlarge")
+    assert fraud.options.nodes.instance_types == ("c7i.xlarge", "c6i.xlarge")
 
 
 def test_private_nat_example_groups() -> None:
     config = load_config(EXAMPLES / "private-nat.yaml")
-    assert config.nat_groups == ("analytics", "core-banking")
+    egress = config.egress
+    assert isinstance(egress, PrivateNatEgress)
+    assert tuple(egress.groups(config.tenants)) == ("analytics", "core-banking")
     plan = plan_for(config)
-    assert {g.name for g in plan.nat_groups} == {"analytics", "core-banking"}
+    assert {g.name for g in plan.pool("nat").members} == {"analytics", "core-banking"}
 
 
 def test_defaults_applied() -> None:
@@ -117,9 +122,9 @@ def test_app_defaults() -> None:
     assert app.namespace == "billing"
     assert app.destinations == ()
     assert app.ports == (443,)
-    assert app.slot is None
-    assert app.nodes == NodeGroupSize()
-    assert app.nat_group is None
+    assert type(app.options) is DedicatedNodesApp  # subnet-per-app has no nat_group
+    assert app.options.slot is None
+    assert app.options.nodes == NodeGroupSize()
 
 
 def test_optional_sections_converted() -> None:
@@ -148,19 +153,25 @@ def test_optional_sections_converted() -> None:
     assert (config.system_nodes.min_size, config.system_nodes.max_size) == (3, 5)
     assert config.existing_vpc is not None and config.existing_vpc.create_endpoints
     assert config.kyverno.chart_repository == "oci://registry.corp/charts"
-    assert config.on_prem_route == OnPremRoute(vpn_gateway=True, vpn_gateway_asn=64600)
+    assert config.on_prem_route == OnPremRoute(vpn_gateway=VpnGateway(amazon_side_asn=64600))
+    assert config.on_prem_route.vpn_gateway_asn == 64600
     assert config.on_prem_route.kind == "vpn-gateway"
 
 
 def test_empty_vpn_gateway_mapping() -> None:
     data = example("base")
     data["on_prem_route"] = {"vpn_gateway": {}}
-    assert parse_config(data).on_prem_route == OnPremRoute(vpn_gateway=True)
+    assert parse_config(data).on_prem_route == OnPremRoute(vpn_gateway=VpnGateway())
 
 
 def test_pattern_override() -> None:
-    config = load_config(EXAMPLES / "subnet-per-app.yaml", pattern="cilium")
-    assert config.pattern == "cilium"
+    # patterns that are planned but not registered yet are a clear `pattern` error
+    for planned in ("cilium", "istio"):
+        with pytest.raises(ConfigErrors) as info:
+            load_config(EXAMPLES / "subnet-per-app.yaml", pattern=planned)
+        assert info.value.fields == ("pattern",)
+        assert "not available in this version" in info.value.problem
+        assert "-c pattern=" in info.value.problem
     # base takes no apps, so overriding the subnet-per-app example to base is an error
     with pytest.raises(ConfigErrors) as info:
         load_config(EXAMPLES / "subnet-per-app.yaml", pattern="base")
@@ -648,7 +659,7 @@ def test_explicit_slot_is_kept() -> None:
     data = example("subnet-per-app")
     data["apps"][0]["slot"] = 5
     config = parse_config(data)
-    assert config.apps[0].slot == 5
+    assert config.apps[0].options.slot == 5
     assert plan_for(config).app("payments-api").slot == 5
 
 
@@ -656,7 +667,7 @@ def test_nat_group_pin_honoured() -> None:
     data = example("private-nat")
     data["private_nat"] = {"secondary_cidr": "100.64.0.0/22", "groups": {"analytics": {"slot": 3}}}
     config = parse_config(data)
-    assert config.private_nat.group_slots == (("analytics", 3),)
+    assert config.pattern_settings.groups == {"analytics": NatGroupPin(slot=3)}
     plan = plan_for(config)
-    assert plan.nat_group("analytics").slot == 3
+    assert plan.pool("nat").member("analytics").slot == 3
     assert plan.secondary_cidr == "100.64.0.0/22"
