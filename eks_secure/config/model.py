@@ -357,7 +357,7 @@ class AppConfig(ConfigModel):
         return model.model_construct(_fields_set=self.model_fields_set & set(values), **values)
 
 
-class _LenientAppConfig(AppConfig):
+class LenientAppConfig(AppConfig):
     """An app of a config whose pattern takes no apps or is unknown: keys of patterns ignored
     (the ``apps`` or ``pattern`` error already says what is wrong)."""
 
@@ -374,10 +374,12 @@ class DeploymentConfig(ConfigModel):
     ones from ``info.data`` (present only when they validated).
     """
 
-    api_version: Text = Field(default=API_VERSION, alias="apiVersion")
+    api_version: Annotated[Text, JsonSchemaExtra(enum=list(rules.API_VERSIONS))] = Field(
+        default=API_VERSION, alias="apiVersion"
+    )
     """Format version of the config. Optional: a file without it is read as the current
     version. Supported: ``eks-secure.io/v1alpha1``."""
-    kind: Text = KIND
+    kind: Annotated[Text, JsonSchemaExtra(enum=list(rules.KINDS))] = KIND
     """Document kind, optional. Supported: ``Deployment``."""
     pattern: Text = "base"
     """Egress pattern: ``base`` (the VPC and cluster alone) or a registered pattern. The
@@ -435,11 +437,11 @@ class DeploymentConfig(ConfigModel):
     """Prefix lengths of the subnet tiers."""
     system_nodes: NodeGroupSize = NodeGroupSize()
     """The managed node group for cluster add-ons."""
-    addon_versions: AddonPins = ()
+    addon_versions: AddonPins = Field(default=(), json_schema_extra={"default": {}})
     """Overrides of the pinned managed add-on versions: add-on name (``coredns``,
     ``eks-pod-identity-agent``, ``kube-proxy``, ``vpc-cni``) to a version such as
     ``v1.20.1-eksbuild.1``. Synthesis cannot check that a version exists."""
-    tags: TagPairs = ()
+    tags: TagPairs = Field(default=(), json_schema_extra={"default": {}})
     """Extra tags on every resource of both stacks, besides ``eks-secure:cluster=<name>``: keys of
     1-128 letters, digits, spaces and ``_ . : / = + - @``, not starting with ``aws:``; string
     values of at most 256 of those characters (quote numbers: ``"1234"``)."""
@@ -818,7 +820,7 @@ def camel(name: str) -> str:
 def _model_for(pattern: str, spec: type[EgressSpec] | None) -> type[DeploymentConfig]:
     prefix = camel(pattern)
     apps_field = DeploymentConfig.model_fields["apps"]
-    app_class: type[AppConfig] = _LenientAppConfig
+    app_class: type[AppConfig] = LenientAppConfig
     if spec is not None:
         app_class = AppConfig
         if spec.app_model is not None:
@@ -865,7 +867,7 @@ def unknown_pattern_model() -> type[DeploymentConfig]:
         __base__=DeploymentConfig,
         __module__=__name__,
         apps=(
-            tuple[_LenientAppConfig, ...],
+            tuple[LenientAppConfig, ...],
             Field(default=(), validate_default=True, description=_doc("apps")),
         ),
     )

@@ -61,7 +61,8 @@ def rule(problems_of: Callable[[Any], Sequence[ConfigError]]) -> AfterValidator:
 
 
 def _anchored(regex: re.Pattern[str]) -> str:
-    return f"^(?:{regex.pattern})$"
+    body = regex.pattern.removeprefix("^").removesuffix("$")
+    return f"^(?:{body})$"
 
 
 def label(example: str, max_length: int = 63) -> tuple[AfterValidator, JsonSchemaExtra]:
