@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeVar
 
 from pydantic import (
     ConfigDict,
@@ -101,6 +101,16 @@ HelmRepository = Annotated[Text, _HELM_REPO[0], _HELM_REPO[1]]
 ImageRegistry = Annotated[Text, _IMAGE_REGISTRY[0], _IMAGE_REGISTRY[1]]
 
 
+T = TypeVar("T")
+
+
+def _entries(value: tuple[T, ...], what: str, empty_fix: str | None = None) -> tuple[T, ...]:
+    """A list's own rules: each entry once and, with ``empty_fix``, not empty when given."""
+    problems = rules.not_empty(value, "", empty_fix) if empty_fix is not None else []
+    check(problems + rules.no_duplicates(value, "", what))
+    return value
+
+
 # -- leaf models ------------------------------------------------------------------------------
 
 
@@ -125,11 +135,7 @@ class NodeGroupSize(ConfigModel):
     @field_validator("instance_types")
     @classmethod
     def _instance_types(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        check(
-            rules.not_empty(value, "", "list at least one instance type, e.g. [m7i.large]")
-            + rules.no_duplicates(value, "", "instance type")
-        )
-        return value
+        return _entries(value, "instance type", "list at least one instance type, e.g. [m7i.large]")
 
     @model_validator(mode="after")
     def _bounds(self) -> NodeGroupSize:
@@ -285,8 +291,7 @@ class KyvernoSettings(ConfigModel):
     @field_validator("trusted_namespaces")
     @classmethod
     def _unique(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        check(rules.no_duplicates(value, "", "namespace"))
-        return value
+        return _entries(value, "namespace")
 
 
 class AppConfig(ConfigModel):
@@ -318,26 +323,17 @@ class AppConfig(ConfigModel):
     @field_validator("destinations")
     @classmethod
     def _destinations(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        check(
-            rules.not_empty(value, "", "omit destinations to allow all on_prem_cidrs")
-            + rules.no_duplicates(value, "", "destination")
-        )
-        return value
+        return _entries(value, "destination", "omit destinations to allow all on_prem_cidrs")
 
     @field_validator("ports")
     @classmethod
     def _ports(cls, value: tuple[int, ...]) -> tuple[int, ...]:
-        check(
-            rules.not_empty(value, "", "list at least one TCP port, or omit it for [443]")
-            + rules.no_duplicates(value, "", "port")
-        )
-        return value
+        return _entries(value, "port", "list at least one TCP port, or omit it for [443]")
 
     @field_validator("team_role_arns")
     @classmethod
     def _team_roles(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        check(rules.no_duplicates(value, "", "ARN"))
-        return value
+        return _entries(value, "ARN")
 
     @model_validator(mode="after")
     def _namespace(self) -> AppConfig:
@@ -591,8 +587,7 @@ class DeploymentConfig(ConfigModel):
     @field_validator("deployer_role_arns", "break_glass_trusted_arns")
     @classmethod
     def _principals(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        check(rules.no_duplicates(value, "", "ARN"))
-        return value
+        return _entries(value, "ARN")
 
     @field_validator("control_plane_egress")
     @classmethod
