@@ -1,6 +1,7 @@
 # eks-secure: two commands do all set-up on a fresh machine.
 #   make synth [PATTERN=<name>] [CONFIG=<path>]  synthesize the reference stacks into cdk.out/
 #   make test                                    run the full test suite
+#   make schema                                  regenerate the config JSON Schema + key reference
 # Both create .venv and node_modules when missing and are cheap when present.
 
 PYTHON   ?= python3
@@ -22,7 +23,7 @@ export CDK_CLI_NOTICES := false
 
 CDK_CONTEXT := $(if $(PATTERN),-c pattern=$(PATTERN)) $(if $(CONFIG),-c config=$(CONFIG))
 
-.PHONY: synth test lint bench clean setup
+.PHONY: synth test lint bench clean setup schema
 
 setup: $(STAMPS)/python $(STAMPS)/node
 
@@ -44,6 +45,9 @@ synth: setup
 
 test: setup
 	$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+schema: setup
+	$(PY) -m eks_secure.config.schema --write
 
 lint: setup
 	$(PY) -m ruff check .

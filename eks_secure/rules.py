@@ -71,12 +71,32 @@ IMAGE_REGISTRY = re.compile(r"[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._/-]+)?")
 
 EXAMPLE_ROLE_ARN = "arn:aws:iam::111111111111:role/platform-admin"
 
+API_VERSIONS: tuple[str, ...] = ("eks-secure.io/v1alpha1",)
+"""Config format versions this release reads (``apiVersion:``); the last one is current."""
+
+KINDS: tuple[str, ...] = ("Deployment",)
+"""Config document kinds this release reads (``kind:``)."""
+
+SUPPORTED_KUBERNETES_VERSIONS: tuple[str, ...] = ("1.32", "1.33", "1.34")
+"""Kubernetes versions the pinned add-on versions and the kubectl layer (v1.34) are known for."""
+
+MANAGED_ADDONS: tuple[str, ...] = ("coredns", "eks-pod-identity-agent", "kube-proxy", "vpc-cni")
+"""EKS managed add-ons eks-secure installs and whose versions may be pinned."""
+
+APP_STACK_MODES: tuple[str, ...] = ("nested", "inline")
+"""Where each app's AWS resources go: a nested stack of its own, or the cluster stack."""
+
 ARN_KINDS: Mapping[str, re.Pattern[str]] = {"role": ROLE_ARN, "user": USER_ARN, "root": ROOT_ARN}
 _ARN_WHAT: Mapping[tuple[str, ...], str] = {
     ("role",): "an IAM role ARN",
     ("role", "user"): "an IAM role or user ARN",
     ("role", "user", "root"): "an IAM role, user or account-root ARN",
 }
+
+
+def sub(field: str, key: str) -> str:
+    """The path of ``key`` below ``field`` (``key`` alone when ``field`` is the value itself)."""
+    return f"{field}.{key}" if field else key
 
 
 def raise_problems(problems: Sequence[ConfigError]) -> None:
@@ -152,9 +172,17 @@ def app_namespace(
 
 
 def unique_names(
-    names: Sequence[str], field_of: Callable[[int], str], what: str = "app name"
+    names: Sequence[str],
+    field_of: Callable[[int], str],
+    what: str = "app name",
+    entry_of: Callable[[int], str] | None = None,
 ) -> Problems:
-    """Names must be unique, and unique once hyphens are dropped (CloudFormation IDs drop them)."""
+    """Names must be unique, and unique once hyphens are dropped (CloudFormation IDs drop them).
+
+    ``field_of(i)`` is the path blamed for entry ``i``; ``entry_of(i)`` names the entry in the
+    message (default: ``entry i``).
+    """
+    entry = entry_of or (lambda i: f"entry {i}")
     problems: Problems = []
     seen: dict[str, int] = {}
     squashed: dict[str, int] = {}
@@ -163,7 +191,7 @@ def unique_names(
             problems.append(
                 ConfigError(
                     field_of(i),
-                    f"{what} '{name}' is already used by entry {seen[name]}",
+                    f"{what} '{name}' is already used by {entry(seen[name])}",
                     f"give every entry a unique {what}",
                 )
             )
@@ -174,14 +202,71 @@ def unique_names(
             problems.append(
                 ConfigError(
                     field_of(i),
-                    f"'{name}' and entry {squashed[key]} differ only in hyphens; their "
-                    "CloudFormation IDs (hyphens dropped) would collide",
+                    f"'{name}' and {entry(squashed[key])} differ only in hyphens; their "
+                    "IDs would collide (CloudFormation logical IDs and NACL entries drop hyphens)",
                     "rename one of the two",
                 )
             )
             continue
         squashed[key] = i
     return problems
+
+
+def unique_namespaces(
+    namespaces: Sequence[str],
+    field_of: Callable[[int], str],
+    entry_of: Callable[[int], str] | None = None,
+) -> Problems:
+    """Every app has a namespace of its own (egress rules and placement are per namespace)."""
+    entry = entry_of or (lambda i: f"entry {i}")
+    problems: Problems = []
+    seen: dict[str, int] = {}
+    for i, namespace in enumerate(namespaces):
+        if namespace in seen:
+            problems.append(
+                ConfigError(
+                    field_of(i),
+                    f"namespace '{namespace}' is already used by {entry(seen[namespace])}; "
+                    "egress rules are per namespace",
+                    "give every app its own namespace",
+                )
+            )
+        seen.setdefault(namespace, i)
+    return problems
+
+
+def trusted_namespaces(
+    trusted: Sequence[str], app_namespaces: Mapping[str, str], field: str
+) -> Problems:
+    """No trusted (node-agent) namespace is an app's namespace (``app_namespaces``: ns -> app)."""
+    return [
+        ConfigError(
+            f"{field}[{i}]",
+            f"'{namespace}' is the namespace of app {app_namespaces[namespace]}; pods of a "
+            "trusted namespace may run on every app's nodes",
+            "trust only node-agent namespaces (e.g. kube-system), not app namespaces",
+        )
+        for i, namespace in enumerate(trusted)
+        if namespace in app_namespaces
+    ]
+
+
+def no_duplicates(values: Sequence[object], field: str, what: str) -> Problems:
+    """Each value of a list once (the second occurrence is blamed)."""
+    problems: Problems = []
+    seen: set[object] = set()
+    for i, value in enumerate(values):
+        if value in seen:
+            problems.append(
+                ConfigError(f"{field}[{i}]", f"{what} {value} is listed twice", "list it once")
+            )
+        seen.add(value)
+    return problems
+
+
+def not_empty(values: Sequence[object], field: str, fix: str) -> Problems:
+    """A list that, when given, holds at least one entry."""
+    return [] if values else [ConfigError(field, "is empty", fix)]
 
 
 # -- identities -------------------------------------------------------------------------------
@@ -225,13 +310,17 @@ def access_principals(
                         f"remove it from {field}",
                     )
                 )
+            elif principal in by_arn and by_arn[principal] == field:
+                problems.append(
+                    ConfigError(path, f"ARN {principal} is listed twice", "list it once")
+                )
             elif principal in by_arn:
                 problems.append(
                     ConfigError(
                         path,
-                        f"{principal} already has an access entry ({by_arn[principal]}); EKS "
-                        "allows one access entry per principal",
-                        "list each role once, under the group with the access it needs",
+                        f"{principal} is also in {by_arn[principal]}; EKS allows one access "
+                        "entry per principal",
+                        f"list the role only under {by_arn[principal]}",
                     )
                 )
             elif name in by_name:
@@ -394,10 +483,11 @@ def private_asn(asn: int, field: str) -> Problems:
     ]
 
 
-def routable(  # noqa: PLR0917 -- a rule reads better with its inputs in order
+def routable(
     cidr: IPv4Network,
     vpc: IPv4Network,
     on_prem: Sequence[IPv4Network],
+    *,
     route_given: bool,
     field: str,
     what: str,
@@ -421,6 +511,14 @@ def routable(  # noqa: PLR0917 -- a rule reads better with its inputs in order
 
 def availability_zones(azs: Sequence[str], region: str | None, field: str) -> Problems:
     """At least two distinct AZs, each of ``region`` when it is known."""
+    problems = availability_zone_count(azs, field)
+    if region is not None:
+        problems += zones_of_region(azs, region, field)
+    return problems
+
+
+def availability_zone_count(azs: Sequence[str], field: str) -> Problems:
+    """At least :data:`MIN_AVAILABILITY_ZONES` AZs, each listed once."""
     problems: Problems = []
     if len(azs) < MIN_AVAILABILITY_ZONES:
         problems.append(
@@ -431,24 +529,20 @@ def availability_zones(azs: Sequence[str], region: str | None, field: str) -> Pr
                 "list two or more availability zones of the region",
             )
         )
-    seen: set[str] = set()
-    for i, az in enumerate(azs):
-        if az in seen:
-            problems.append(
-                ConfigError(
-                    f"{field}[{i}]", f"availability zone {az} is listed twice", "list it once"
-                )
-            )
-        seen.add(az)
-        if region is not None and re.fullmatch(re.escape(region) + "[a-z]", az) is None:
-            problems.append(
-                ConfigError(
-                    f"{field}[{i}]",
-                    f"'{az}' is not an availability zone of region {region}",
-                    f"use a zone of {region} such as {region}a, or change `region:`",
-                )
-            )
-    return problems
+    return problems + no_duplicates(azs, field, "availability zone")
+
+
+def zones_of_region(azs: Sequence[str], region: str, field: str) -> Problems:
+    """Each AZ is ``<region>`` plus one letter."""
+    return [
+        ConfigError(
+            f"{field}[{i}]",
+            f"'{az}' is not an availability zone of region {region}",
+            f"use a zone of {region} such as {region}a, or change `region:`",
+        )
+        for i, az in enumerate(azs)
+        if re.fullmatch(re.escape(region) + "[a-z]", az) is None
+    ]
 
 
 def subnet_prefix(prefix: int, field: str) -> Problems:
@@ -484,12 +578,12 @@ def node_group_bounds(
     """
     keys = set(given)
     if max_size < 1:
-        return [ConfigError(f"{field}.max_size", "must be at least 1", "set max_size >= 1")]
+        return [ConfigError(sub(field, "max_size"), "must be at least 1", "set max_size >= 1")]
     if min_size > max_size:
         key = "min_size" if "min_size" in keys or not keys else "max_size"
         return [
             ConfigError(
-                f"{field}.{key}",
+                sub(field, key),
                 f"min_size {min_size} is greater than max_size {max_size}",
                 "set min_size <= desired_size <= max_size",
             )
@@ -501,7 +595,7 @@ def node_group_bounds(
             key = "min_size" if desired_size < min_size else "max_size"
         return [
             ConfigError(
-                f"{field}.{key}",
+                sub(field, key),
                 f"desired_size {desired_size} is outside min_size {min_size} .. max_size "
                 f"{max_size}",
                 "set min_size <= desired_size <= max_size",
@@ -540,6 +634,11 @@ def one_of(value: str, allowed: Sequence[str], field: str, what: str) -> Problem
 
 def tag(key: str, value: str, field: str) -> Problems:
     """A resource tag: key and value in AWS's tag alphabet, no reserved ``aws:`` prefix."""
+    return tag_key(key, field) or tag_value(value, field)
+
+
+def tag_key(key: str, field: str) -> Problems:
+    """A tag key: 1-128 characters of AWS's tag alphabet, not starting with ``aws:``."""
     if not 1 <= len(key) <= 128 or not TAG_TEXT.fullmatch(key):
         return [
             ConfigError(
@@ -556,6 +655,11 @@ def tag(key: str, value: str, field: str) -> Problems:
                 "drop or rename the prefix; AWS reserves it for its own tags",
             )
         ]
+    return []
+
+
+def tag_value(value: str, field: str) -> Problems:
+    """A tag value: at most 256 characters of AWS's tag alphabet."""
     if len(value) > 256 or not TAG_TEXT.fullmatch(value):
         return [
             ConfigError(
@@ -574,3 +678,251 @@ def pattern_match(
     if regex.fullmatch(value):
         return []
     return [ConfigError(field, f"'{value}' is not {what}", f"use {what}, e.g. {example}")]
+
+
+# -- on-prem route --------------------------------------------------------------------------
+
+
+def on_prem_route_target(
+    has_transit_gateway: bool,
+    has_vpn_gateway: bool,
+    already_attached_given: bool,
+    field: str = "on_prem_route",
+) -> Problems:
+    """Exactly one of a transit gateway and a VPN gateway; ``already_attached`` is TGW-only."""
+    if has_transit_gateway == has_vpn_gateway:
+        return [
+            ConfigError(
+                field,
+                "sets both transit_gateway_id and vpn_gateway"
+                if has_transit_gateway
+                else "sets neither transit_gateway_id nor vpn_gateway",
+                "set exactly one: `transit_gateway_id: tgw-...` to attach to an existing transit "
+                "gateway, or `vpn_gateway: {}` (optionally with amazon_side_asn) to create one",
+            )
+        ]
+    if has_vpn_gateway and already_attached_given:
+        return [
+            ConfigError(
+                sub(field, "already_attached"),
+                "applies to a transit gateway only",
+                "for an existing virtual private gateway write `vpn_gateway: {id: vgw-...}`",
+            )
+        ]
+    return []
+
+
+def vpn_gateway_options(asn: int | None, gateway_id: str | None, field: str) -> Problems:
+    """A new VPN gateway may have a private Amazon-side ASN; an existing one already has one."""
+    if asn is None:
+        return []
+    if gateway_id is not None:
+        return [
+            ConfigError(
+                sub(field, "amazon_side_asn"),
+                "an existing virtual private gateway already has its ASN",
+                "remove amazon_side_asn, or remove id to create a new gateway",
+            )
+        ]
+    return private_asn(asn, sub(field, "amazon_side_asn"))
+
+
+def adopted_route_options(
+    already_attached: bool, vpn_gateway_id: str | None, adopted: bool, field: str
+) -> Problems:
+    """Reusing an existing attachment or gateway is only possible in an adopted VPC."""
+    if adopted:
+        return []
+    problems: Problems = []
+    if already_attached:
+        problems.append(
+            ConfigError(
+                sub(field, "already_attached"),
+                "only an adopted VPC (existing_vpc) can already be attached; eks-secure "
+                "attaches the VPCs it creates",
+                "remove already_attached, or set existing_vpc",
+            )
+        )
+    if vpn_gateway_id is not None:
+        problems.append(
+            ConfigError(
+                sub(field, "vpn_gateway.id"),
+                "only an adopted VPC (existing_vpc) can have an existing VPN gateway",
+                "remove the id to create a VPN gateway, or set existing_vpc",
+            )
+        )
+    return problems
+
+
+def api_access_cidrs(cidrs: Sequence[IPv4Network], field: str) -> Problems:
+    """API client networks: each once, never ``0.0.0.0/0``."""
+    problems = no_duplicates(cidrs, field, "CIDR")
+    for i, net in enumerate(cidrs):
+        if net.prefixlen == 0:
+            problems.append(
+                ConfigError(
+                    f"{field}[{i}]",
+                    "0.0.0.0/0 would open the API endpoint to every routed network",
+                    "list the operators' or CI networks only",
+                )
+            )
+    return problems
+
+
+# -- access -----------------------------------------------------------------------------------
+
+
+def team_roles(
+    teams: Sequence[tuple[str, Sequence[str]]],
+    principals: Mapping[str, str],
+    break_glass_role_name: str | None,
+) -> Problems:
+    """Team roles of the apps: distinct role names, not the break-glass role, one entry each.
+
+    ``teams`` are (field, role ARNs) per app in order; ``principals`` maps the ARNs that already
+    have an access entry (admins, viewers) to the field that gives it.
+    """
+    problems: Problems = []
+    taken = dict(principals)
+    for field, arns in teams:
+        names: set[str] = set()
+        for j, role in enumerate(arns):
+            path = f"{field}[{j}]"
+            name = role_name_of(role)
+            if name in names or (break_glass_role_name and name == break_glass_role_name):
+                problems.append(
+                    ConfigError(
+                        path,
+                        f"role name '{name}' is listed twice or is the break-glass role",
+                        "list distinct team roles; the break-glass role has its own entry",
+                    )
+                )
+            names.add(name)
+            if role in taken:
+                problems.append(
+                    ConfigError(
+                        path,
+                        f"{role} already has an access entry ({taken[role]}); EKS allows one "
+                        "access entry per principal",
+                        "give each team its own role",
+                    )
+                )
+            taken.setdefault(role, field)
+    return problems
+
+
+# -- patterns ---------------------------------------------------------------------------------
+
+
+def pattern_apps(
+    pattern: str, *, takes_apps: bool, needs_apps: bool, app_count: int, field: str
+) -> Problems:
+    """``base`` takes no apps; a pattern that gives apps fixed egress IPs needs at least one."""
+    if not takes_apps and app_count:
+        return [
+            ConfigError(
+                field,
+                f"pattern {pattern} is the VPC and cluster alone and takes no apps",
+                "pick a pattern for the apps with `pattern:` or -c pattern=..., or remove `apps`",
+            )
+        ]
+    if needs_apps and not app_count:
+        return [
+            ConfigError(
+                field,
+                f"pattern {pattern} prerequisites unmet: it gives apps fixed egress IPs but no "
+                "apps are listed",
+                "add at least one app under `apps:`, or use pattern base",
+            )
+        ]
+    return []
+
+
+def pattern_on_prem_cidrs(
+    pattern: str, *, needs_apps: bool, has_cidrs: bool, field: str
+) -> Problems:
+    """A pattern for apps needs on-prem CIDRs to egress to."""
+    if not needs_apps or has_cidrs:
+        return []
+    return [
+        ConfigError(
+            field,
+            f"pattern {pattern} prerequisites unmet: on_prem_cidrs is empty, so apps have nowhere "
+            "to egress to",
+            "list the on-premises CIDRs the apps call",
+        )
+    ]
+
+
+def pattern_on_prem_route(
+    pattern: str, *, needs_apps: bool, has_cidrs: bool, has_route: bool, field: str
+) -> Problems:
+    """On-prem CIDRs and a route come together; a pattern for apps needs the route."""
+    if needs_apps and not has_cidrs and not has_route:
+        return [
+            ConfigError(
+                field,
+                f"pattern {pattern} prerequisites unmet: no on_prem_route, so apps have no path "
+                "on-premises",
+                "add on_prem_route with transit_gateway_id: tgw-... or vpn_gateway: {}",
+            )
+        ]
+    return on_prem_route_present(has_cidrs, has_route, field)
+
+
+# -- versions ---------------------------------------------------------------------------------
+
+
+def api_version(value: object, field: str = "apiVersion") -> Problems:
+    """The config format version is one this release reads."""
+    if value in API_VERSIONS:
+        return []
+    return [
+        ConfigError(
+            field,
+            f"config format {value!r} is not supported by this version of eks-secure",
+            f"use apiVersion: {API_VERSIONS[-1]} (supported: {', '.join(API_VERSIONS)}); a newer "
+            "format needs a newer eks-secure",
+        )
+    ]
+
+
+def kind(value: object, field: str = "kind") -> Problems:
+    """The document is a kind this release reads."""
+    if value in KINDS:
+        return []
+    return [
+        ConfigError(
+            field,
+            f"kind {value!r} is not a kind eks-secure reads",
+            f"use kind: {KINDS[0]} (supported: {', '.join(KINDS)})",
+        )
+    ]
+
+
+def kubernetes_version(version: str, field: str = "kubernetes_version") -> Problems:
+    """A Kubernetes version the pinned add-ons and kubectl layer are known for."""
+    if version in SUPPORTED_KUBERNETES_VERSIONS:
+        return []
+    supported = ", ".join(SUPPORTED_KUBERNETES_VERSIONS)
+    return [
+        ConfigError(
+            field,
+            f"Kubernetes {version} is not supported (the pinned add-ons and kubectl layer are "
+            f"known for {supported})",
+            f"use one of: {supported}",
+        )
+    ]
+
+
+def addon_name(name: str, field: str) -> Problems:
+    """An add-on whose version can be pinned (:data:`MANAGED_ADDONS`)."""
+    if name in MANAGED_ADDONS:
+        return []
+    return [
+        ConfigError(
+            field,
+            f"unknown add-on '{name}'",
+            f"{suggest(name, MANAGED_ADDONS)}pin one of: {', '.join(MANAGED_ADDONS)}",
+        )
+    ]

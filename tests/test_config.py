@@ -3,22 +3,35 @@
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 import yaml
+from pydantic import Field
 
 from eks_secure.config import load_config, parse_config, plan_for
+from eks_secure.config.base import ConfigModel
 from eks_secure.config.model import (
     PLACEHOLDER_ACCOUNT,
     PLACEHOLDER_REGION,
     NodeGroupSize,
     OnPremRoute,
     SubnetSizes,
+    VpnGateway,
 )
+from eks_secure.config.reference import render_reference, update_reference
+from eks_secure.config.schema import SCHEMA_FILE, config_schema, render_schema
+from eks_secure.config.types import Int, Text
+from eks_secure.egress.dedicated.spec import DedicatedNodesApp
+from eks_secure.egress.private_nat import NatGroupPin, PrivateNatEgress
+from eks_secure.egress.registry import register, unregister
+from eks_secure.egress.spec import EgressSpec
 from eks_secure.errors import ConfigError, ConfigErrors
+from eks_secure.network.lock import lock_changes, lock_path, read_lock, render_lock
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "patterns" / "examples"
 
@@ -77,16 +90,18 @@ def test_subnet_per_app_example_apps() -> None:
     ledger = config.app("ledger")
     assert ledger.namespace == "ledger-core"
     assert ledger.ports == (5432,)
-    assert ledger.nodes.disk_size_gib == 100
+    assert ledger.options.nodes.disk_size_gib == 100
     assert config.app("payments-api").namespace == "payments-api"
     fraud = config.app("fraud-scoring")
     assert fraud.ports == (443,)
-    assert fraud.nodes.instance_types == ("c7i.xlarge", "c6i.xlarge")
+    assert fraud.options.nodes.instance_types == ("c7i.xlarge", "c6i.xlarge")
 
 
 def test_private_nat_example_groups() -> None:
     config = load_config(EXAMPLES / "private-nat.yaml")
-    assert config.nat_groups == ("analytics", "core-banking")
+    egress = config.egress
+    assert isinstance(egress, PrivateNatEgress)
+    assert tuple(egress.groups(config.tenants)) == ("analytics", "core-banking")
     plan = plan_for(config)
     assert {g.name for g in plan.pool("nat").members} == {"analytics", "core-banking"}
 
@@ -117,9 +132,9 @@ def test_app_defaults() -> None:
     assert app.namespace == "billing"
     assert app.destinations == ()
     assert app.ports == (443,)
-    assert app.slot is None
-    assert app.nodes == NodeGroupSize()
-    assert app.nat_group is None
+    assert type(app.options) is DedicatedNodesApp  # subnet-per-app has no nat_group
+    assert app.options.slot is None
+    assert app.options.nodes == NodeGroupSize()
 
 
 def test_optional_sections_converted() -> None:
@@ -148,22 +163,25 @@ def test_optional_sections_converted() -> None:
     assert (config.system_nodes.min_size, config.system_nodes.max_size) == (3, 5)
     assert config.existing_vpc is not None and config.existing_vpc.create_endpoints
     assert config.kyverno.chart_repository == "oci://registry.corp/charts"
-    assert config.on_prem_route == OnPremRoute(vpn_gateway=True, vpn_gateway_asn=64600)
+    assert config.on_prem_route == OnPremRoute(vpn_gateway=VpnGateway(amazon_side_asn=64600))
+    assert config.on_prem_route.vpn_gateway_asn == 64600
     assert config.on_prem_route.kind == "vpn-gateway"
 
 
 def test_empty_vpn_gateway_mapping() -> None:
     data = example("base")
     data["on_prem_route"] = {"vpn_gateway": {}}
-    assert parse_config(data).on_prem_route == OnPremRoute(vpn_gateway=True)
+    assert parse_config(data).on_prem_route == OnPremRoute(vpn_gateway=VpnGateway())
 
 
 def test_pattern_override() -> None:
-    # a reserved pattern that is not built yet is a clear `pattern` error
-    with pytest.raises(ConfigErrors) as info:
-        load_config(EXAMPLES / "subnet-per-app.yaml", pattern="cilium")
-    assert info.value.fields == ("pattern",)
-    assert "not available" in str(info.value)
+    # patterns that are planned but not registered yet are a clear `pattern` error
+    for planned in ("cilium", "istio"):
+        with pytest.raises(ConfigErrors) as info:
+            load_config(EXAMPLES / "subnet-per-app.yaml", pattern=planned)
+        assert info.value.fields == ("pattern",)
+        assert "not available in this version" in info.value.problem
+        assert "-c pattern=" in info.value.problem
     # base takes no apps, so overriding the subnet-per-app example to base is an error
     with pytest.raises(ConfigErrors) as info:
         load_config(EXAMPLES / "subnet-per-app.yaml", pattern="base")
@@ -651,7 +669,7 @@ def test_explicit_slot_is_kept() -> None:
     data = example("subnet-per-app")
     data["apps"][0]["slot"] = 5
     config = parse_config(data)
-    assert config.apps[0].slot == 5
+    assert config.apps[0].options.slot == 5
     assert plan_for(config).app("payments-api").slot == 5
 
 
@@ -659,7 +677,268 @@ def test_nat_group_pin_honoured() -> None:
     data = example("private-nat")
     data["private_nat"] = {"secondary_cidr": "100.64.0.0/22", "groups": {"analytics": {"slot": 3}}}
     config = parse_config(data)
-    assert config.private_nat.group_slots == (("analytics", 3),)
+    assert config.pattern_settings.groups == {"analytics": NatGroupPin(slot=3)}
     plan = plan_for(config)
     assert plan.pool("nat").member("analytics").slot == 3
     assert plan.secondary_cidr == "100.64.0.0/22"
+
+
+# -- format version ------------------------------------------------------------------------------
+
+
+def test_format_keys_are_optional() -> None:
+    data = minimal()
+    assert "apiVersion" not in data
+    config = parse_config(data)
+    assert (config.api_version, config.kind) == ("eks-secure.io/v1alpha1", "Deployment")
+    for name in ("base", "subnet-per-app", "private-nat"):
+        raw = example(name)
+        assert (raw["apiVersion"], raw["kind"]) == ("eks-secure.io/v1alpha1", "Deployment")
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("apiVersion", "eks-secure.io/v2"), ("apiVersion", 1), ("kind", "ClusterConfig")],
+)
+def test_unknown_format_version_rejected(key: str, value: object) -> None:
+    data = example("subnet-per-app")
+    data[key] = value
+    data["cluster_name"] = "Bad Name"  # not reported: an unknown format stops validation
+    exc = errors_of(data)
+    assert exc.fields == (key,)
+    supported = "eks-secure.io/v1alpha1" if key == "apiVersion" else "Deployment"
+    assert supported in exc.errors[0].fix
+
+
+# -- how problems are reported -------------------------------------------------------------------
+
+
+def test_cross_field_rules_run_when_their_inputs_are_valid() -> None:
+    data = example("base")
+    data["cluster_name"] = "Payments"  # invalid, unrelated to the rules below
+    data["on_prem_cidrs"][1] = "10.20.128.0/17"  # overlaps vpc_cidr: needs vpc_cidr valid
+    data["availability_zones"][2] = "us-east-1c"  # not of region: needs region and AZs valid
+    data["viewer_role_arns"] = data["admin_role_arns"]  # needs admins valid
+    exc = errors_of(data)
+    assert set(exc.fields) == {
+        "cluster_name",
+        "on_prem_cidrs[1]",
+        "availability_zones[2]",
+        "viewer_role_arns[0]",
+    }
+    # ... and a rule whose input is invalid stays silent instead of guessing
+    data = example("base")
+    data["vpc_cidr"] = "10.20.0.1/16"
+    data["on_prem_cidrs"][1] = "10.20.128.0/17"
+    assert errors_of(data).fields == ("vpc_cidr",)
+
+
+def test_yaml_types_are_not_coerced() -> None:
+    data = example("base")
+    data["subnets"] = {"nat_prefix": "28"}
+    data["account"] = 111111111111
+    data["existing_vpc"] = {"vpc_id": "vpc-0123456789abcdef0", "create_endpoints": "yes"}
+    errors = {e.field: e for e in errors_of(data).errors}
+    assert "must be a whole number" in errors["subnets.nat_prefix"].problem
+    assert "16..28 without quotes" in errors["subnets.nat_prefix"].fix
+    assert "quote it so YAML reads it as text" in errors["account"].problem
+    assert "must be a boolean" in errors["existing_vpc.create_endpoints"].problem
+
+
+def test_errors_follow_the_key_order() -> None:
+    data = example("subnet-per-app")
+    data["apps"][0]["ports"] = [0]
+    data["cluster_name"] = "X"
+    data["vpc_cidr"] = "8.8.0.0/16"
+    assert errors_of(data).fields == ("cluster_name", "vpc_cidr", "apps[0].ports[0]")
+
+
+def test_models_built_from_python_name_their_class() -> None:
+    with pytest.raises(ConfigErrors) as info:
+        NodeGroupSize(min_size=5, max_size=3)
+    assert info.value.fields == ("NodeGroupSize.min_size",)
+    with pytest.raises(ConfigErrors) as info:
+        OnPremRoute()
+    assert info.value.fields == ("OnPremRoute",)
+    with pytest.raises(ConfigErrors) as info:
+        NodeGroupSize(disk_size_gib="100")  # type: ignore[arg-type]
+    assert info.value.fields == ("NodeGroupSize.disk_size_gib",)
+    assert SubnetSizes(app=25).app == 25  # Python names work besides the YAML keys
+
+
+def test_yaml_keys_only() -> None:
+    """The YAML reads `subnets`/`app_prefix` only, never the Python attribute names."""
+    data = example("base")
+    data["subnet_sizes"] = {"app": 25}
+    assert errors_of(data).fields == ("subnet_sizes",)
+
+
+# -- patterns come from the registry -------------------------------------------------------------
+
+
+class _DummySettings(ConfigModel):
+    """Section ``dummy``."""
+
+    colour: Text = "blue"
+    """A colour."""
+
+
+class _DummyApp(ConfigModel):
+    """Per-app keys of the dummy pattern."""
+
+    tier: Int = Field(default=1, ge=1, le=3)
+    """A tier, 1-3."""
+
+
+class _DummyEgress(EgressSpec):
+    name = "dummy-test"
+    title = "a throw-away pattern of the config tests"
+    settings_key = "dummy"
+    settings_model = _DummySettings
+    app_model = _DummyApp
+
+    def __init__(self, settings: Any, apps: dict[str, Any]) -> None:
+        self.settings = settings
+        self.app_options = apps
+
+    @classmethod
+    def from_config(cls, settings: Any, apps: Any) -> EgressSpec:
+        return cls(settings, {name: opts for name, _, opts in apps})
+
+    def build(self, scope: Any, id: str, **kwargs: Any) -> Any:  # pragma: no cover
+        raise NotImplementedError
+
+
+@pytest.fixture
+def dummy_pattern() -> Any:
+    register(_DummyEgress)
+    try:
+        yield _DummyEgress
+    finally:
+        unregister(_DummyEgress.name)
+
+
+def test_a_registered_pattern_brings_its_keys(dummy_pattern: Any) -> None:
+    data = example("subnet-per-app")
+    data["pattern"] = "dummy-test"
+    data["dummy"] = {"colour": "green"}
+    for app in data["apps"]:
+        del app["nodes"]
+    data["apps"][1]["tier"] = 3
+    config = parse_config(data)
+    egress = config.egress
+    assert isinstance(egress, _DummyEgress)
+    assert egress.settings == _DummySettings(colour="green")
+    assert egress.app_options["ledger"] == _DummyApp(tier=3)
+    assert egress.app_options["payments-api"] == _DummyApp()
+    # the pattern's own rules and types apply, with YAML paths
+    data["apps"][0]["tier"] = 7
+    data["dummy"]["colour"] = 5
+    assert set(errors_of(data).fields) == {"apps[0].tier", "dummy.colour"}
+    # its keys belong to it alone; another pattern's keys name their pattern
+    spa = example("subnet-per-app")
+    spa["apps"][0]["tier"] = 2
+    spa["dummy"] = {}
+    errors = {e.field: e for e in errors_of(spa).errors}
+    assert set(errors) == {"dummy", "apps[0].tier"}
+    assert (
+        "only applies to pattern dummy-test, not subnet-per-app" in errors["apps[0].tier"].problem
+    )
+    assert "only applies to pattern dummy-test" in errors["dummy"].problem
+    data = example("subnet-per-app")
+    data["pattern"] = "dummy-test"
+    errors = errors_of(data).errors
+    assert {e.field for e in errors} == {f"apps[{i}].nodes" for i in range(3)}
+    assert "only applies to patterns subnet-per-app or private-nat" in errors[0].problem
+    # the schema and the key reference follow the registry
+    schema = config_schema()
+    assert "DummyTestDeploymentConfig" in schema["$defs"]
+    assert "dummy (pattern dummy-test)" in render_reference()
+
+
+def test_unknown_app_key_lists_the_patterns_keys() -> None:
+    data = example("private-nat")
+    data["apps"][0]["nat_grup"] = "x"
+    error = next(e for e in errors_of(data).errors if e.field == "apps[0].nat_grup")
+    assert "did you mean 'nat_group'" in error.fix
+    assert "slot, nodes, nat_group" in error.fix
+
+
+# -- schema, reference, locks --------------------------------------------------------------------
+
+
+def test_schema_is_current() -> None:
+    assert SCHEMA_FILE.read_text(encoding="utf-8") == render_schema(), "run `make schema`"
+
+
+def test_reference_is_current() -> None:
+    docs = EXAMPLES.parent.parent / "docs" / "configuration.md"
+    assert not update_reference(docs, write=False), "run `make schema`"
+
+
+@pytest.mark.parametrize("name", ["base", "subnet-per-app", "private-nat"])
+def test_examples_match_schema(name: str) -> None:
+    text = (EXAMPLES / f"{name}.yaml").read_text(encoding="utf-8")
+    assert text.startswith(
+        "# yaml-language-server: $schema=../../eks_secure/config/eks-secure.schema.json\n"
+    )
+    assert (EXAMPLES / "../../eks_secure/config/eks-secure.schema.json").resolve() == SCHEMA_FILE
+    validator = jsonschema.Draft202012Validator(json.loads(SCHEMA_FILE.read_text()))
+    validator.validate(yaml.safe_load(text))
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        setter("apps.0.nat_group", "core"),  # a private-nat key in subnet-per-app
+        setter("apps.0.colour", "blue"),
+        setter("vpc_cdir", "10.0.0.0/16"),
+        setter("subnets", {"app_prefix": "26"}),
+        setter("cluster_name", "Payments"),
+        setter("admin_role_arns.0", "arn:aws:iam::111:role/x"),
+        setter("apiVersion", "eks-secure.io/v2"),
+    ],
+)
+def test_schema_rejects_what_the_loader_rejects(mutate: Mutation) -> None:
+    data = example("subnet-per-app")
+    mutate(data)
+    validator = jsonschema.Draft202012Validator(json.loads(SCHEMA_FILE.read_text()))
+    assert not validator.is_valid(data)
+    with pytest.raises(ConfigErrors):
+        parse_config(data)
+
+
+@pytest.mark.parametrize("name", ["base", "subnet-per-app", "private-nat"])
+def test_example_locks_are_current(name: str) -> None:
+    path = EXAMPLES / f"{name}.yaml"
+    committed = read_lock(lock_path(path))
+    assert committed is not None, f"commit {lock_path(path).name}"
+    config = load_config(path, lock=committed)
+    locked = plan_for(config, committed)
+    assert render_lock(locked.lock) == lock_path(path).read_text(encoding="utf-8"), (
+        "the address plan would change the committed lock: "
+        + "; ".join(lock_changes(committed, locked.lock))
+    )
+    # the locks record the name-hash slots the examples had before locks: no address moved
+    assert locked.all_subnets() == plan_for(config).all_subnets()
+
+
+def test_lock_is_honoured_and_checked() -> None:
+    data = example("subnet-per-app")
+    lock = {"apps": {"payments-api": 136, "ledger": 3, "fraud-scoring": 45}}
+    config = parse_config(data, lock=lock)
+    assert plan_for(config, lock).app("ledger").slot == 3
+    # a new app takes the next free slot after the highest in use, not a hashed one
+    data["apps"].append({"name": "billing"})
+    plan = plan_for(parse_config(data, lock=lock), lock)
+    assert plan.app("billing").slot == 137
+    assert lock_changes(lock, plan.lock) == ["apps: add billing at slot 137"]
+    # a pin that disagrees with the lock would move a deployed app
+    data["apps"][1]["slot"] = 4
+    assert errors_of_locked(data, lock).fields == ("apps[1].slot",)
+
+
+def errors_of_locked(data: object, lock: Any) -> ConfigErrors:
+    with pytest.raises(ConfigErrors) as info:
+        parse_config(data, lock=lock)
+    return info.value

@@ -13,7 +13,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk.assertions import Annotations, Match, Template
 from constructs import Construct
 
-from eks_secure.config.model import ExistingVpc, OnPremRoute
+from eks_secure.config.model import ExistingVpc, OnPremRoute, VpnGateway
 from eks_secure.errors import ConfigError
 from eks_secure.network.endpoints import DEFAULT_INTERFACE_ENDPOINT_SERVICES, endpoint_id
 from eks_secure.network.onprem import cidr_id
@@ -125,7 +125,7 @@ def vgw() -> Built:
             "Network",
             plan=plan,
             on_prem_cidrs=ON_PREM,
-            on_prem_route=OnPremRoute(vpn_gateway=True, vpn_gateway_asn=64700),
+            on_prem_route=OnPremRoute(vpn_gateway=VpnGateway(amazon_side_asn=64700)),
             endpoint_services=("ecr.api", "ecr.dkr", "sts", "eks-auth", "xray"),
         )
         network.add_subnets(Construct(stack, "Nat"), plan.pool("nat").member("shared"))
@@ -479,23 +479,30 @@ def test_vpn_gateway_routes(vgw: Built) -> None:
 
 
 @pytest.mark.parametrize(
+    ("build", "field"),
+    [
+        (lambda: OnPremRoute(transit_gateway_id="tgw-x"), "OnPremRoute.transit_gateway_id"),
+        (OnPremRoute, "OnPremRoute"),
+        (
+            lambda: OnPremRoute(transit_gateway_id=TGW, vpn_gateway=VpnGateway()),
+            "OnPremRoute",
+        ),
+        (lambda: VpnGateway(amazon_side_asn=65535), "VpnGateway.amazon_side_asn"),
+        (lambda: ExistingVpc(vpc_id="my-vpc"), "ExistingVpc.vpc_id"),
+    ],
+)
+def test_invalid_network_settings_name_their_field(build: Any, field: str) -> None:
+    """The settings objects check themselves, so the Python API gets the YAML loader's rules."""
+    with pytest.raises(ConfigError) as info:
+        build()
+    assert info.value.field == field
+    assert "Fix:" in str(info.value)
+
+
+@pytest.mark.parametrize(
     ("kwargs", "field"),
     [
         ({"on_prem_cidrs": ON_PREM}, "on_prem_route"),
-        (
-            {"on_prem_cidrs": ON_PREM, "on_prem_route": OnPremRoute(transit_gateway_id="tgw-x")},
-            "on_prem_route.transit_gateway_id",
-        ),
-        ({"on_prem_route": OnPremRoute()}, "on_prem_route"),
-        (
-            {"on_prem_route": OnPremRoute(transit_gateway_id=TGW, vpn_gateway=True)},
-            "on_prem_route",
-        ),
-        (
-            {"on_prem_route": OnPremRoute(vpn_gateway=True, vpn_gateway_asn=65535)},
-            "on_prem_route.vpn_gateway_asn",
-        ),
-        ({"existing_vpc": ExistingVpc(vpc_id="my-vpc")}, "existing_vpc.vpc_id"),
         ({"endpoint_services": ("ecr.api", "ECR API")}, "SecureVpc.endpoint_services[1]"),
     ],
 )
@@ -539,7 +546,7 @@ def test_cfn_lint_has_no_errors(name: str, request: pytest.FixtureRequest) -> No
     [
         (OnPremRoute(transit_gateway_id=TGW, already_attached=True), "TransitGatewayId", TGW),
         (
-            OnPremRoute(vpn_gateway=True, vpn_gateway_id="vgw-0a1b2c3d4e5f67890"),
+            OnPremRoute(vpn_gateway=VpnGateway(id="vgw-0a1b2c3d4e5f67890")),
             "GatewayId",
             "vgw-0a1b2c3d4e5f67890",
         ),

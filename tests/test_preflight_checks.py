@@ -18,7 +18,9 @@ pytestmark = pytest.mark.xdist_group("private-nat")
 Template = dict[str, Any]
 
 
-def broken(private_nat: Synth, tmp_path: Path, file: str, edit: Callable[[Template], None]) -> list[Problem]:
+def broken(
+    private_nat: Synth, tmp_path: Path, file: str, edit: Callable[[Template], None]
+) -> list[Problem]:
     """Copy the assembly, apply ``edit`` to one template, and return the new problems."""
     out = tmp_path / "cdk.out"
     shutil.copytree(private_nat.outdir, out)
@@ -48,7 +50,9 @@ def drop_statement(sid: str) -> Callable[[Template], None]:
 
 
 def test_iam_statement_removed(private_nat: Synth, tmp_path: Path) -> None:
-    new = broken(private_nat, tmp_path, "Creator.template.json", drop_statement("PassSelfToNestedStacks"))
+    new = broken(
+        private_nat, tmp_path, "Creator.template.json", drop_statement("PassSelfToNestedStacks")
+    )
     assert {p.check for p in new} == {"iam"}
     nested = [p for p in new if p.logical_id.startswith("EgressApp")]
     assert nested and all(
@@ -60,7 +64,9 @@ def test_iam_statement_removed(private_nat: Synth, tmp_path: Path) -> None:
 
 
 def test_deployer_recovery_statement_removed(private_nat: Synth, tmp_path: Path) -> None:
-    new = broken(private_nat, tmp_path, "Creator.template.json", drop_statement("RecoverTheClusterStack"))
+    new = broken(
+        private_nat, tmp_path, "Creator.template.json", drop_statement("RecoverTheClusterStack")
+    )
     actions = sorted({p.problem.split(" is denied ")[1].split(" ")[0] for p in new})
     assert {p.check for p in new} == {"deployer"}
     assert actions == [
@@ -99,17 +105,23 @@ def test_network_nacl_rule_removed(private_nat: Synth, tmp_path: Path) -> None:
 
 def test_network_route_removed(private_nat: Synth, tmp_path: Path) -> None:
     def edit(template: Template) -> None:
-        for logical_id in [k for k in template["Resources"] if k.startswith("OnPremViaNatSubnet1OnPrem10x")]:
+        for logical_id in [
+            k for k in template["Resources"] if k.startswith("OnPremViaNatSubnet1OnPrem10x")
+        ]:
             del template["Resources"][logical_id]
 
     new = broken(private_nat, tmp_path, "*Apppaymentsapi*.nested.template.json", edit)
     problems = {p.problem for p in new if p.check == "network"}
-    assert problems == {
-        next(iter(problems))
-    } and "(app payments-api): route table of SubnetsSubnet1SubnetA3D90D66 has no route to 10.1.0.0/16" in next(iter(problems))
+    assert (
+        problems == {next(iter(problems))}
+        and "(app payments-api): route table of SubnetsSubnet1SubnetA3D90D66 has no route to 10.1.0.0/16"
+        in next(iter(problems))
+    )
 
 
-def test_timeouts_service_timeout_removed_and_handler_raised(private_nat: Synth, tmp_path: Path) -> None:
+def test_timeouts_service_timeout_removed_and_handler_raised(
+    private_nat: Synth, tmp_path: Path
+) -> None:
     def edit(template: Template) -> None:
         _, baseline = resource(template, "EksBaseline")
         del baseline["Properties"]["ServiceTimeout"]
@@ -120,15 +132,17 @@ def test_timeouts_service_timeout_removed_and_handler_raised(private_nat: Synth,
 
     new = broken(private_nat, tmp_path, "Cluster.template.json", edit)
     texts = sorted(p.problem for p in new if p.check == "timeouts")
-    assert any(t.startswith("Custom::AWSCDK-EKS-KubernetesResource has no ServiceTimeout") for t in texts)
+    assert any(
+        t.startswith("Custom::AWSCDK-EKS-KubernetesResource has no ServiceTimeout") for t in texts
+    )
     assert any("may run 900 s but its provider framework" in t for t in texts)
 
 
 def test_names_function_name_removed(private_nat: Synth, tmp_path: Path) -> None:
     def edit(template: Template) -> None:
-        template["Resources"]["EksClusterKubectlProviderframeworkonEvent13CC64B3"]["Properties"].pop(
-            "FunctionName"
-        )
+        template["Resources"]["EksClusterKubectlProviderframeworkonEvent13CC64B3"][
+            "Properties"
+        ].pop("FunctionName")
 
     new = broken(private_nat, tmp_path, "Cluster.template.json", edit)
     names = [p for p in new if p.check == "names"]
@@ -153,4 +167,7 @@ def test_capacity_system_nodes_raised(private_nat: Synth, tmp_path: Path) -> Non
 
     new = broken(private_nat, tmp_path, "Cluster.template.json", edit)
     assert len(new) == 3 and {p.check for p in new} == {"capacity"}
-    assert "12 nodes (max_size 30 over 3 subnets + 2 surge) x 30 addresses per m7i.large" in new[0].problem
+    assert (
+        "12 nodes (max_size 30 over 3 subnets + 2 surge) x 30 addresses per m7i.large"
+        in new[0].problem
+    )

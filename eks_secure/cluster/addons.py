@@ -11,9 +11,9 @@ import jsii
 from aws_cdk import aws_eks_v2 as eks
 from constructs import Construct
 
+from eks_secure import rules
 from eks_secure.cluster.jsii_types import as_icluster
 from eks_secure.config.model import SUPPORTED_KUBERNETES_VERSIONS, require_supported_version
-from eks_secure.errors import ConfigError
 
 ADDON_VERSIONS: Mapping[str, Mapping[str, str]] = {
     "1.34": {
@@ -43,6 +43,9 @@ if set(ADDON_VERSIONS) != set(SUPPORTED_KUBERNETES_VERSIONS):  # pragma: no cove
     raise RuntimeError("ADDON_VERSIONS must pin add-ons for every supported Kubernetes version")
 
 ADDON_NAMES: tuple[str, ...] = ("vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent")
+"""Install order of the managed add-ons (the names of :data:`eks_secure.rules.MANAGED_ADDONS`)."""
+if set(ADDON_NAMES) != set(rules.MANAGED_ADDONS):  # pragma: no cover - import check
+    raise RuntimeError("ADDON_NAMES and rules.MANAGED_ADDONS must list the same add-ons")
 
 CNI_ADDONS: tuple[str, ...] = ("vpc-cni", "kube-proxy")
 """Add-ons a pattern that brings its own CNI (and kube-proxy replacement) leaves out."""
@@ -82,13 +85,9 @@ class ManagedAddons(Construct):
         super().__init__(scope, id)
         require_supported_version(kubernetes_version)
         overrides = dict(versions or {})
-        for name in overrides:
-            if name not in ADDON_NAMES:
-                raise ConfigError(
-                    f"addon_versions.{name}",
-                    "is not an add-on eks-secure manages",
-                    f"use one of {', '.join(ADDON_NAMES)}",
-                )
+        rules.raise_problems(
+            [p for name in overrides for p in rules.addon_name(name, f"addon_versions.{name}")]
+        )
         self.versions: dict[str, str] = {**ADDON_VERSIONS[kubernetes_version], **overrides}
         """The add-on versions actually installed."""
         self.addons: dict[str, eks.Addon] = {}

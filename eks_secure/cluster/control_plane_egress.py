@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 
+from eks_secure import rules
 from eks_secure.config.model import ControlPlaneDestination
 from eks_secure.errors import ConfigError
 from eks_secure.nag import acknowledge
@@ -40,25 +41,31 @@ def check_destinations_routable(
     field: str = "control_plane_egress",
 ) -> None:
     """Raise a field-named error for any destination with no route from the control plane."""
+    check_cidrs_routable(
+        [
+            (f"{field}[{i}].cidr", f"{d.cidr} ({d.name})", d.cidr)
+            for i, d in enumerate(destinations)
+        ],
+        vpc_cidr,
+        routed_on_prem_cidrs,
+    )
+
+
+def check_cidrs_routable(
+    entries: Sequence[tuple[str, str, str]], vpc_cidr: str, routed_on_prem_cidrs: Sequence[str]
+) -> None:
+    """Raise field-named errors for (field, description, CIDR) entries with no route."""
     vpc = ipaddress.IPv4Network(vpc_cidr)
     routed = [ipaddress.IPv4Network(c) for c in routed_on_prem_cidrs]
-    for i, dest in enumerate(destinations):
+    problems = []
+    for field, what, cidr in entries:
         try:
-            net = ipaddress.IPv4Network(dest.cidr)
-        except ValueError:
-            raise ConfigError(
-                f"{field}[{i}]",
-                f"'{dest.cidr}' is not an IPv4 CIDR",
-                "write it as a.b.c.d/n",
-            ) from None
-        if net.subnet_of(vpc) or any(net.subnet_of(r) for r in routed):
+            net = rules.parse_cidr(cidr, field, "10.1.2.0/24")
+        except ConfigError as exc:
+            problems.append(exc)
             continue
-        raise ConfigError(
-            f"{field}[{i}]" + (".cidr" if field == "control_plane_egress" else ""),
-            f"{dest.name} ({dest.cidr}) has no route from the control-plane subnets: it is "
-            "neither inside the VPC nor inside an on-prem CIDR routed through on_prem_route",
-            "add a covering CIDR to on_prem_cidrs and declare on_prem_route, or correct the CIDR",
-        )
+        problems += rules.routable(net, vpc, routed, route_given=True, field=field, what=what)
+    rules.raise_problems(problems)
 
 
 class ControlPlaneEgress(Construct):
@@ -87,11 +94,10 @@ class ControlPlaneEgress(Construct):
     ) -> None:
         super().__init__(scope, id)
         check_destinations_routable(destinations, vpc_cidr, routed_on_prem_cidrs)
-        check_destinations_routable(
-            [ControlPlaneDestination(name=c, cidr=c) for c in api_access_cidrs],
+        check_cidrs_routable(
+            [(f"api_access_cidrs[{i}]", c, c) for i, c in enumerate(api_access_cidrs)],
             vpc_cidr,
             routed_on_prem_cidrs,
-            field="api_access_cidrs",
         )
         vpc_peer = ec2.Peer.ipv4(vpc_cidr)
 
@@ -185,7 +191,11 @@ class ControlPlaneEgress(Construct):
             ),
         ]
         outbound = sum(
-            1 for _, peers in groups for *_, rules in peers for r in rules if r[0] == "out"
+            1
+            for _, peers in groups
+            for *_, peer_rules in peers
+            for r in peer_rules
+            if r[0] == "out"
         )
         if outbound > NACL_RULES_PER_DIRECTION:
             raise ConfigError(
@@ -199,8 +209,8 @@ class ControlPlaneEgress(Construct):
         used: dict[tuple[str, int], str] = {}
         for first, peers in groups:
             counters = {"in": first, "out": first}
-            for peer_id, peer, rules in peers:
-                for direction, name, traffic in rules:
+            for peer_id, peer, peer_rules in peers:
+                for direction, name, traffic in peer_rules:
                     if first == 100:  # the fixed VPC rules: numbered in order
                         number = counters[direction]
                         counters[direction] += 10

@@ -122,18 +122,9 @@ def check_tenants(tenants: object, field: str = "tenants") -> tuple[Tenant, ...]
             )
         result.append(tenant)
     problems = rules.unique_names([t.name for t in result], lambda i: result[i].path("name"))
-    namespaces: dict[str, int] = {}
-    for i, tenant in enumerate(result):
-        if tenant.namespace in namespaces:
-            problems.append(
-                ConfigError(
-                    tenant.path("namespace"),
-                    f"namespace '{tenant.namespace}' is already used by entry "
-                    f"{namespaces[tenant.namespace]}; egress rules are per namespace",
-                    "give every app its own namespace",
-                )
-            )
-        namespaces.setdefault(tenant.namespace, i)
+    problems += rules.unique_namespaces(
+        [t.namespace for t in result], lambda i: result[i].path("namespace")
+    )
     rules.raise_problems(problems)
     return tuple(result)
 

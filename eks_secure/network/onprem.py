@@ -7,21 +7,15 @@ propagation from a virtual private gateway is deliberately never enabled (see
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from constructs import Construct, IDependable
 
+from eks_secure import rules
 from eks_secure.config.model import OnPremRoute
 from eks_secure.errors import ConfigError
-
-TRANSIT_GATEWAY_ID = re.compile(r"^tgw-[0-9a-f]{8,17}$")
-"""Shape of a transit gateway ID."""
-
-PRIVATE_ASN_RANGES: tuple[tuple[int, int], ...] = ((64512, 65534), (4200000000, 4294967294))
-"""Private ASN ranges accepted as the Amazon-side ASN of a virtual private gateway."""
 
 
 def cidr_id(cidr: str) -> str:
@@ -30,50 +24,22 @@ def cidr_id(cidr: str) -> str:
 
 
 def validate_on_prem(on_prem_cidrs: Sequence[str], on_prem_route: OnPremRoute | None) -> None:
-    """Raise :class:`ConfigError` when the on-prem CIDRs and their route do not fit together."""
-    if on_prem_route is None:
-        if on_prem_cidrs:
-            raise ConfigError(
-                "on_prem_route",
-                f"{len(on_prem_cidrs)} on-prem CIDR(s) are configured but no way to reach "
-                "on-premises is declared",
-                "set on_prem_route.transit_gateway_id to an existing transit gateway "
-                "(tgw-...) or on_prem_route.vpn_gateway: {}",
-            )
-        return
-    tgw = on_prem_route.transit_gateway_id
-    if tgw is not None and on_prem_route.vpn_gateway:
+    """Raise :class:`ConfigError` when the on-prem CIDRs and their route do not fit together.
+
+    The route itself (exactly one target, well-formed IDs, a private ASN) is checked by
+    :class:`~eks_secure.config.model.OnPremRoute` when it is built.
+    """
+    if on_prem_route is not None and not isinstance(on_prem_route, OnPremRoute):
         raise ConfigError(
             "on_prem_route",
-            "both transit_gateway_id and vpn_gateway are set",
-            "keep exactly one of on_prem_route.transit_gateway_id or on_prem_route.vpn_gateway",
+            f"is a {type(on_prem_route).__name__}, not an OnPremRoute",
+            "pass OnPremRoute(transit_gateway_id=...) or OnPremRoute(vpn_gateway=VpnGateway())",
         )
-    if tgw is None and not on_prem_route.vpn_gateway:
-        raise ConfigError(
-            "on_prem_route",
-            "neither transit_gateway_id nor vpn_gateway is set",
-            "set on_prem_route.transit_gateway_id (tgw-...) or on_prem_route.vpn_gateway: {}",
-        )
-    if tgw is not None and not TRANSIT_GATEWAY_ID.match(tgw):
-        raise ConfigError(
-            "on_prem_route.transit_gateway_id",
-            f"'{tgw}' is not a transit gateway ID",
-            "use the ID of an existing transit gateway, e.g. tgw-0123456789abcdef0",
-        )
-    asn = on_prem_route.vpn_gateway_asn
-    if asn is not None:
-        if not on_prem_route.vpn_gateway:
-            raise ConfigError(
-                "on_prem_route.vpn_gateway_asn",
-                "an Amazon-side ASN is set but no VPN gateway is created",
-                "remove vpn_gateway_asn or set on_prem_route.vpn_gateway: {}",
-            )
-        if not any(low <= asn <= high for low, high in PRIVATE_ASN_RANGES):
-            raise ConfigError(
-                "on_prem_route.vpn_gateway_asn",
-                f"{asn} is not a private ASN",
-                "use an ASN in 64512-65534 or 4200000000-4294967294",
-            )
+    rules.raise_problems(
+        rules.on_prem_route_present(bool(on_prem_cidrs), on_prem_route is not None)[:1]
+        if on_prem_cidrs
+        else []
+    )
 
 
 class OnPremRouting(Construct):

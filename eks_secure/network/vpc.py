@@ -7,7 +7,6 @@ name-based construct IDs, so adding or removing an app never changes another log
 from __future__ import annotations
 
 import ipaddress
-import re
 from collections.abc import Sequence
 
 import aws_cdk as cdk
@@ -26,8 +25,6 @@ from eks_secure.network.endpoints import (
 )
 from eks_secure.network.onprem import OnPremRouting, validate_on_prem
 from eks_secure.network.planner import NetworkPlan, SlotPlan, SubnetPlan
-
-VPC_ID = re.compile(r"^vpc-[0-9a-f]{8,17}$")
 
 TIER_TAG = "eks-secure.io/tier"
 """Tag key carrying a subnet's tier (``control-plane``, ``endpoints``, ``system-nodes``, ...)."""
@@ -82,11 +79,11 @@ class SecureVpc(Construct):
         name_prefix: str | None = None,
     ) -> None:
         validate_on_prem(on_prem_cidrs, on_prem_route)
-        if existing_vpc is not None and not VPC_ID.match(existing_vpc.vpc_id):
+        if existing_vpc is not None and not isinstance(existing_vpc, ExistingVpc):
             raise ConfigError(
-                "existing_vpc.vpc_id",
-                f"'{existing_vpc.vpc_id}' is not a VPC ID",
-                "use the ID of the existing VPC, e.g. vpc-0123456789abcdef0",
+                "existing_vpc",
+                f"is a {type(existing_vpc).__name__}, not an ExistingVpc",
+                "pass ExistingVpc(vpc_id=...)",
             )
         services = (
             tuple(endpoint_services)
