@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import functools
 import json
-import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,13 +22,13 @@ import yaml
 
 from eks_secure.config.loader import parse_config
 from eks_secure.config.model import DeploymentConfig
+from eks_secure.testing import normalise  # noqa: F401 -- re-exported: tests import it from here
 from patterns.base import Deployment
 from patterns.load import default_config_path, project_context
 from patterns.registry import build
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "patterns" / "examples"
-HASH = re.compile(r"\b[0-9a-f]{64}\b")
 
 
 @dataclass
@@ -116,10 +115,3 @@ def synth(pattern: str) -> Synth:
     data: dict[str, Any] = yaml.safe_load(path.read_text())
     data["pattern"] = pattern
     return synth_config(data)
-
-
-def normalise(template: dict[str, Any]) -> dict[str, Any]:
-    """A template with asset hashes replaced, for snapshots (nothing else is touched)."""
-    text = HASH.sub("<asset-hash>", json.dumps(template, sort_keys=True))
-    normalised: dict[str, Any] = json.loads(text)
-    return normalised
