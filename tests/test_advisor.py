@@ -7,6 +7,11 @@ import ast
 import csv
 import io
 import json
+import os
+import select
+import signal
+import sys
+import time
 import tomllib
 from dataclasses import fields
 from pathlib import Path
@@ -438,3 +443,33 @@ def test_price_table_ships_as_package_data() -> None:
     globs = pyproject["tool"]["setuptools"]["package-data"]["eks_secure"]
     package = REPO / "eks_secure"
     assert any((package / "advisor" / "prices.yaml").match(str(package / g)) for g in globs)
+
+
+def test_interactive_on_a_real_terminal() -> None:
+    """``--interactive`` under a pseudo-terminal: prompts on the terminal, the report after."""
+    pty = pytest.importorskip("pty")
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the command itself, with the terminal as stdin/stdout/stderr
+        os.execv(
+            sys.executable, [sys.executable, "-m", "eks_secure.cli", "advise", "-i", "-f", "csv"]
+        )
+    os.write(fd, b"7\n3\n" + b"\n" * (len(QUESTIONS) - 2))  # apps, access patterns, defaults
+    output = b""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if not select.select([fd], [], [], 1)[0]:
+            continue
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        output += chunk
+    else:  # still waiting for input: end it, and fail below
+        os.kill(pid, signal.SIGKILL)
+    _, status = os.waitpid(pid, 0)
+    text = output.decode().replace("\r\n", "\n")
+    assert os.waitstatus_to_exitcode(status) == 0, text
+    assert "How many apps need a fixed source IP on-premises? [-]" in text
+    assert "\n1,private-nat,yes,3,295.65,USD," in text

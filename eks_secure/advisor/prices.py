@@ -72,12 +72,24 @@ def _check_value(key: str, value: object, where: str) -> tuple[object, ConfigErr
 def _merge(values: dict[str, object], data: object, label: str) -> list[ConfigError]:
     """Lay one price document over ``values``; the problems found (all of them)."""
     if not isinstance(data, dict):
-        return [ConfigError(label, "is not a price table (a mapping)", "see prices.yaml")]
+        return [
+            ConfigError(
+                label,
+                "is not a price table (a mapping of keys to values)",
+                "start from eks_secure/advisor/prices.yaml",
+            )
+        ]
     errors: list[ConfigError] = []
     for key, value in data.items():
         if key == "prices":
             if not isinstance(value, dict):
-                errors.append(ConfigError(f"{label}: prices", "must be a mapping", "see docs"))
+                errors.append(
+                    ConfigError(
+                        f"{label}: prices",
+                        "must be a mapping of price names to numbers",
+                        "write e.g. 'prices: {nat_gateway_hour: 0.045}'",
+                    )
+                )
                 continue
             for name, price in value.items():
                 if name not in PRICE_KEYS:

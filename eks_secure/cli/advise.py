@@ -13,6 +13,7 @@ from eks_secure.advisor import (
     QUESTIONS,
     Advice,
     Question,
+    Ranked,
     advise,
     answers_to_dict,
     parse_answers,
@@ -151,8 +152,8 @@ def _terminal_read(prompt: str) -> str:
     return line
 
 
-def _reason_text(advice: Advice, pattern: str) -> str:
-    ranked = next(r for r in advice.ranking if r.pattern == pattern)
+def _reason_text(ranked: Ranked) -> str:
+    """A pattern's findings on one line (CSV): ``+2: reason | blocks: reason``."""
     return " | ".join(
         f"{'blocks' if f.blocks else f'{f.weight:+d}'}: {f.reason}" for f in ranked.findings
     )
@@ -312,7 +313,7 @@ def render_csv(advice: Advice) -> str:
             "score": r.score,
             "monthly_cost": f"{r.cost.total:.2f}",
             "currency": advice.prices.currency,
-            "reasons": _reason_text(advice, r.pattern),
+            "reasons": _reason_text(r),
         }
         for r in advice.ranking
     ]

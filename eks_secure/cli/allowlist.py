@@ -11,6 +11,8 @@ from eks_secure.cli._common import (
     UsageError,
     Verb,
 )
+from eks_secure.egress import allowlist as published
+from eks_secure.firewall import diff_allowlists, load_allowlists
 
 LIST_FORMATS = ("table", "json", "csv")
 DIFF_FORMATS = ("markdown", "csv", "json")
@@ -56,9 +58,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Print the allow-list (exit 1 when there is none) or the change request (exit 1 when
     anything changes)."""
-    from eks_secure.egress import allowlist
-    from eks_secure.firewall import diff_allowlists, load_allowlists
-
     if args.diff is None:
         fmt = args.format or "table"
         if fmt not in LIST_FORMATS:
@@ -72,11 +71,11 @@ def run(args: argparse.Namespace) -> int:
             )
             return EXIT_FINDINGS
         if fmt == "json":
-            sys.stdout.write(allowlist.to_json(stacks))
+            sys.stdout.write(published.to_json(stacks))
         elif fmt == "csv":
-            sys.stdout.write(allowlist.to_csv([e for entries in stacks.values() for e in entries]))
+            sys.stdout.write(published.to_csv([e for entries in stacks.values() for e in entries]))
         else:
-            sys.stdout.write(allowlist.to_table(stacks))
+            sys.stdout.write(published.to_table(stacks))
         return EXIT_OK
 
     fmt = args.format or "markdown"
