@@ -195,8 +195,8 @@ def test_costs_match_hand_arithmetic() -> None:
     # one fleet: 3 AZs x 1 node x 730 h x 0.1008 = 220.752
     assert totals[IST] == 220.75
     assert totals[SPA] == 0.0
-    # 13 endpoints x 3 AZs x 730 h x 0.01 = 284.70
-    assert advice.common.total == 284.70
+    # 14 endpoints x 3 AZs x 730 h x 0.01 = 306.60
+    assert advice.common.total == 306.60
 
 
 def test_costs_with_overridden_prices(tmp_path: Path) -> None:
@@ -218,7 +218,7 @@ def test_costs_with_overridden_prices(tmp_path: Path) -> None:
     assert totals[NAT] == 788.00  # 4 x 2 x 720 x 0.05 = 288 + 10000 x 0.05 = 500
     assert totals[CIL] == 2304.00  # 4 x (2 x 2) x 720 x 0.2
     assert totals[IST] == 576.00  # (2 x 2) x 720 x 0.2
-    assert advice.common.total == 187.20  # 13 x 2 x 720 x 0.01
+    assert advice.common.total == 201.60  # 14 x 2 x 720 x 0.01
 
 
 def test_default_price_table_is_dated_and_sourced() -> None:
@@ -344,7 +344,7 @@ def test_json_report(capsys: pytest.CaptureFixture[str]) -> None:
     assert {"rule": "l7-rules", "weight": 0, "blocks": True} in [
         {k: f[k] for k in ("rule", "weight", "blocks")} for f in spa["findings"]
     ]
-    assert document["common_monthly_cost"]["total"] == 284.70
+    assert document["common_monthly_cost"]["total"] == 306.60
 
 
 def test_csv_report(capsys: pytest.CaptureFixture[str]) -> None:

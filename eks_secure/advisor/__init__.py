@@ -36,7 +36,7 @@ MANY_APPS = 10
 HIGH_TRAFFIC_GB = 5000.0
 """From this many GB a month to on-premises on, NAT data processing is a real cost."""
 
-DEFAULT_INTERFACE_ENDPOINTS = 13
+DEFAULT_INTERFACE_ENDPOINTS = 14
 """Interface endpoints of eks-secure's default VPC (``DEFAULT_INTERFACE_ENDPOINT_SERVICES``)."""
 
 Kind = Literal["int", "number", "bool", "appetite"]

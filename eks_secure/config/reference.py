@@ -225,7 +225,8 @@ def _fields(model: type[BaseModel]) -> Iterator[tuple[str, FieldInfo]]:
 
 
 def _render(section: _Section, sections: list[_Section]) -> list[str]:
-    lines = [f"### {section.heading}", ""]
+    # escaped, so Markdown shows `<name>` as text instead of reading it as an HTML tag
+    lines = [f"### {section.heading.replace('<', chr(92) + '<').replace('>', chr(92) + '>')}", ""]
     doc = _describe(section.model.__doc__)
     if section.model is not DeploymentConfig and doc:
         lines += [doc, ""]

@@ -60,7 +60,7 @@ class PrivateNatSettings(ConfigModel):
     secondary_cidr: StrictStr | None = None
     """Additional VPC CIDR block for the NAT subnets (private, /16 to /28, outside the VPC and
     on-premises). Default: NAT subnets from the primary CIDR."""
-    groups: dict[StrictStr, NatGroupPin] = Field(default_factory=dict)
+    groups: dict[StrictStr, NatGroupPin] = Field(default={})
     """Pinned NAT-pool slots by group name. Default: none."""
 
     @field_validator("secondary_cidr")
