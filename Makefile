@@ -1,5 +1,6 @@
 # eks-secure: two commands do all set-up on a fresh machine.
-#   make synth [PATTERN=<name>] [CONFIG=<path>]  synthesize the reference stacks into cdk.out/
+#   make synth [PATTERN=<name>] [CONFIG=<path>] [UPDATE_LOCK=1]
+#                                                synthesize the reference stacks into cdk.out/
 #   make test                                    run the full test suite
 #   make schema                                  regenerate the config JSON Schema + key reference
 #   make docs                                    build the docs site into site/ (strict)
@@ -13,6 +14,7 @@ CDK      := $(CURDIR)/node_modules/.bin/cdk
 STAMPS   := .make
 PATTERN  ?=
 CONFIG   ?=
+UPDATE_LOCK ?=
 
 # Pinned Node.js 24 (from npm) for jsii and the CDK CLI; quiets jsii's end-of-life banner otherwise.
 export JSII_NODE := $(NODE_BIN)/node
@@ -24,7 +26,8 @@ export CDK_CLI_NOTICES := false
 # mkdocs-material prints a banner about MkDocs 2.0 on every build otherwise.
 export NO_MKDOCS_2_WARNING := 1
 
-CDK_CONTEXT := $(if $(PATTERN),-c pattern=$(PATTERN)) $(if $(CONFIG),-c config=$(CONFIG))
+CDK_CONTEXT := $(if $(PATTERN),-c pattern=$(PATTERN)) $(if $(CONFIG),-c config=$(CONFIG)) \
+               $(if $(UPDATE_LOCK),-c update_lock=true)
 
 .PHONY: synth test lint bench docs docs-serve clean setup schema
 
@@ -42,7 +45,10 @@ $(STAMPS)/node: package.json package-lock.json
 	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	@touch $@
 
+# cdk.out is emptied first: a network team or scanner globbing it must never read an allow-list
+# or nested template left over from an earlier config.
 synth: setup
+	rm -rf cdk.out
 	$(CDK) synth --quiet --no-notices --no-version-reporting $(CDK_CONTEXT)
 	@echo "Synthesized into cdk.out/ (allow-lists: cdk.out/*.allowlist.json)"
 

@@ -70,7 +70,7 @@ class Tenant:
                 ConfigError(self.path("ports"), "is empty", "list at least one TCP port")
             )
         for i, role in enumerate(self.team_roles):
-            problems += rules.arn(str(role), self.path(f"team_role_arns[{i}]"), ("role",))
+            problems += rules.arn(str(role), self.path(f"team_roles[{i}]"), ("role",))
         for i, cidr in enumerate(self.destinations):
             try:
                 rules.parse_cidr(str(cidr), self.path(f"destinations[{i}]"), "10.1.0.0/16")
@@ -80,8 +80,8 @@ class Tenant:
 
     def path(self, attr: str) -> str:
         """The error path of one of this tenant's fields."""
-        if attr == "team_roles" and self.field != "Tenant":
-            attr = "team_role_arns"
+        if attr.startswith("team_roles") and self.field != "Tenant":
+            attr = "team_role_arns" + attr.removeprefix("team_roles")  # the YAML key
         return f"{self.field}.{attr}"
 
     def check_destinations(self, on_prem_cidrs: Sequence[str]) -> list[ConfigError]:
