@@ -116,13 +116,18 @@ class KyvernoSettings:
 
     chart_repository: str | None = None
     """Helm repository (https:// or oci://); default: ECR in the deployment's account/region."""
-    chart_version: str = "3.5.2"
-    """Pinned chart version."""
+    chart_version: str = "3.9.0"
+    """Pinned chart version (3.9.0 is Kyverno v1.19.0)."""
     image_registry: str | None = None
-    """Registry the Kyverno images are pulled from; default: the deployment's own ECR
-    (``<account>.dkr.ecr.<region>.amazonaws.com/eks-secure``), where they must be mirrored."""
+    """Mirror root the Kyverno images are pulled from, laid out by upstream registry
+    (``<root>/github/kyverno/kyverno:v1.19.0``, see docs/helm-and-images.md); default: the
+    deployment's own ECR (``<account>.dkr.ecr.<region>.amazonaws.com/eks-secure``)."""
     trusted_namespaces: tuple[str, ...] = ("kube-system",)
     """Namespaces whose pods (node agents such as DaemonSets) may run on every app's nodes."""
+    image_digests: tuple[tuple[str, str], ...] = ()
+    """Digest pins as (upstream image reference as the chart names it, ``sha256:...``) pairs,
+    e.g. (``reg.kyverno.io/kyverno/kyverno:v1.19.0``, ``sha256:...``); an image not listed is
+    pulled by tag."""
 
 
 @dataclass(frozen=True)
