@@ -26,6 +26,13 @@ _EXPORTS: dict[str, str] = {
     "creator_stack_synthesizer": "eks_secure.cluster.creator_role",
     "HardenedNodegroup": "eks_secure.cluster.nodegroup",
     "KyvernoInstall": "eks_secure.cluster.kyverno",
+    "HelmRelease": "eks_secure.helm.release",
+    "EcrMirrorChart": "eks_secure.helm.source",
+    "RepositoryChart": "eks_secure.helm.source",
+    "LocalChart": "eks_secure.helm.source",
+    "ImageMirror": "eks_secure.registry.mirror",
+    "PullThroughCache": "eks_secure.registry.pull_through",
+    "ReleaseFenceChart": "eks_secure.k8s.release_fence",
     "BaselineChart": "eks_secure.k8s.baseline",
     "Tenant": "eks_secure.egress.contract",
     "AllowListEntry": "eks_secure.egress.contract",
@@ -43,11 +50,18 @@ __all__ = [
     "ConfigError",
     "ConfigErrors",
     "DeploymentConfig",
+    "EcrMirrorChart",
     "EgressPattern",
     "HardenedNodegroup",
+    "HelmRelease",
+    "ImageMirror",
     "KyvernoInstall",
+    "LocalChart",
     "NetworkPlan",
     "PrivateNat",
+    "PullThroughCache",
+    "ReleaseFenceChart",
+    "RepositoryChart",
     "SecureCluster",
     "SecureVpc",
     "SlotRequest",
@@ -87,6 +101,11 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from eks_secure.egress.private_nat import PrivateNat
     from eks_secure.egress.subnet_per_app import SubnetPerApp
     from eks_secure.errors import ConfigError, ConfigErrors
+    from eks_secure.helm.release import HelmRelease
+    from eks_secure.helm.source import EcrMirrorChart, LocalChart, RepositoryChart
     from eks_secure.k8s.baseline import BaselineChart
+    from eks_secure.k8s.release_fence import ReleaseFenceChart
     from eks_secure.network.planner import NetworkPlan, SlotRequest, plan_network
     from eks_secure.network.vpc import SecureVpc
+    from eks_secure.registry.mirror import ImageMirror
+    from eks_secure.registry.pull_through import PullThroughCache
