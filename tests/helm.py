@@ -303,23 +303,8 @@ class Helm:
 
     binary: Path
 
-    def render(
-        self,
-        chart: str,
-        values: Mapping[str, Any] | None = None,
-        *,
-        release: str,
-        namespace: str,
-        kubernetes_version: str,
-    ) -> list[dict[str, Any]]:
-        """See :func:`render`."""
-        return render(
-            chart,
-            values,
-            release=release,
-            namespace=namespace,
-            kubernetes_version=kubernetes_version,
-        )
+    render = staticmethod(render)
+    """See :func:`render`."""
 
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:
         """See :func:`run_helm` (never raises on a non-zero exit)."""

@@ -248,23 +248,10 @@ def allow_ingress_from_cidrs(
     """
     if not cidrs:
         raise ValueError(f"NetworkPolicy {namespace}/{name}: cidrs must not be empty")
-    if not ports:
-        raise ValueError(f"NetworkPolicy {namespace}/{name}: ports must not be empty")
     networks = sorted({_parse_cidr(c) for c in cidrs}, key=lambda n: (n.version, str(n)))
-    return k8s.KubeNetworkPolicy(
-        scope,
-        _network_policy_id(namespace, name),
-        metadata=object_meta(name, namespace),
-        spec=k8s.NetworkPolicySpec(
-            pod_selector=k8s.LabelSelector(match_labels=dict(pod_labels) if pod_labels else None),
-            policy_types=["Ingress"],
-            ingress=[
-                k8s.NetworkPolicyIngressRule(
-                    from_=[k8s.NetworkPolicyPeer(ip_block=ip_block(str(n))) for n in networks],
-                    ports=_ports(ports, protocol),
-                )
-            ],
-        ),
+    peers = [k8s.NetworkPolicyPeer(ip_block=ip_block(str(n))) for n in networks]
+    return _allow_ingress(
+        scope, namespace, name, peers, ports=ports, protocol=protocol, pod_labels=pod_labels
     )
 
 
@@ -285,14 +272,29 @@ def allow_ingress_from_namespaces(
     """
     if not from_namespaces:
         raise ValueError(f"NetworkPolicy {namespace}/{name}: from_namespaces must not be empty")
-    if not ports:
-        raise ValueError(f"NetworkPolicy {namespace}/{name}: ports must not be empty")
     peers = [
         k8s.NetworkPolicyPeer(
             namespace_selector=k8s.LabelSelector(match_labels={NAMESPACE_NAME_LABEL: source})
         )
         for source in sorted(set(from_namespaces))
     ]
+    return _allow_ingress(
+        scope, namespace, name, peers, ports=ports, protocol=protocol, pod_labels=pod_labels
+    )
+
+
+def _allow_ingress(
+    scope: constructs.Construct,
+    namespace: str,
+    name: str,
+    peers: list[k8s.NetworkPolicyPeer],
+    *,
+    ports: Sequence[int],
+    protocol: str,
+    pod_labels: Mapping[str, str] | None,
+) -> k8s.KubeNetworkPolicy:
+    if not ports:
+        raise ValueError(f"NetworkPolicy {namespace}/{name}: ports must not be empty")
     return k8s.KubeNetworkPolicy(
         scope,
         _network_policy_id(namespace, name),
