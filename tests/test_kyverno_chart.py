@@ -18,6 +18,7 @@ from helm import (
     images,
     is_test_hook,
     pod_spec,
+    requires_charts,
     resolve_intrinsics,
     unknown_value_paths,
     values_schema_errors,
@@ -104,6 +105,7 @@ def _fence(subnet_per_app: Synth, kind: str) -> dict[str, dict[str, Any]]:
     }
 
 
+@requires_charts
 def test_values_fit_the_chart(project_values: dict[str, Any]) -> None:
     """No misspelt key (checked against values.yaml) and a clean values.schema.json, if any."""
     assert unknown_value_paths(CHART, project_values) == []
