@@ -194,6 +194,7 @@ class KyvernoInstall(Construct):
         )
         """Namespace ``kyverno`` and its NetworkPolicies."""
         self.fence_manifest = cluster.add_chart("KyvernoFence", self.fence)
+        """The fence's manifest resource; the release waits for it."""
         self.release = HelmRelease(
             self,
             "Chart",

@@ -33,13 +33,10 @@ class ChartImage:
 
     :param upstream: canonical upstream reference with its tag (``ghcr.io/kyverno/kyverno:v1``).
     :param values_path: path of the chart's image block (``("admissionController", "image")``).
-    :param rendered: whether the chart renders it with eks-secure's values (a disabled
-        subchart's image is catalogued, rewritten, but not expected in the render).
     """
 
     upstream: str
     values_path: tuple[str, ...]
-    rendered: bool = True
 
     @property
     def ref(self) -> ImageRef:

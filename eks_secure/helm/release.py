@@ -178,7 +178,8 @@ class HelmRelease(Construct):
 
     :param cluster: the cluster to install into.
     :param chart: the chart's name (as in its ``Chart.yaml``).
-    :param namespace: namespace of the release. Default creation: on (``create_namespace``).
+    :param namespace: namespace of the release (created by Helm when missing, see
+        ``create_namespace``).
     :param source: where the chart comes from (:mod:`eks_secure.helm.source`).
     :param mirror: the registry every image is pulled from.
     :param image_values: the chart's image rewrite (its images' values for ``mirror``).
