@@ -39,6 +39,13 @@ _EXPORTS: dict[str, str] = {
     "tag_for_cluster": "eks_secure.cluster.tagging",
     "HardenedNodegroup": "eks_secure.cluster.nodegroup",
     "KyvernoInstall": "eks_secure.cluster.kyverno",
+    "HelmRelease": "eks_secure.helm.release",
+    "EcrMirrorChart": "eks_secure.helm.source",
+    "RepositoryChart": "eks_secure.helm.source",
+    "LocalChart": "eks_secure.helm.source",
+    "ImageMirror": "eks_secure.registry.mirror",
+    "PullThroughCache": "eks_secure.registry.pull_through",
+    "ReleaseFenceChart": "eks_secure.k8s.release_fence",
     "BaselineChart": "eks_secure.k8s.baseline",
     "Tenant": "eks_secure.egress.contract",
     "AllowListEntry": "eks_secure.egress.contract",
@@ -71,13 +78,17 @@ __all__ = [
     "CreatorStack",
     "DedicatedNodesApp",
     "DeploymentConfig",
+    "EcrMirrorChart",
     "EgressPattern",
     "EgressSpec",
     "EksSecureDeployment",
     "ExistingVpc",
     "HardenedNodegroup",
+    "HelmRelease",
+    "ImageMirror",
     "KyvernoInstall",
     "KyvernoSettings",
+    "LocalChart",
     "NetworkPlan",
     "NodeGroupSize",
     "NodeTaint",
@@ -87,6 +98,9 @@ __all__ = [
     "PrivateNatApp",
     "PrivateNatEgress",
     "PrivateNatSettings",
+    "PullThroughCache",
+    "ReleaseFenceChart",
+    "RepositoryChart",
     "SecureCluster",
     "SecureVpc",
     "SlotRequest",
@@ -149,7 +163,12 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from eks_secure.egress.subnet_per_app import SubnetPerAppEgress
     from eks_secure.egress.subnet_per_app.construct import SubnetPerApp
     from eks_secure.errors import ConfigError, ConfigErrors
+    from eks_secure.helm.release import HelmRelease
+    from eks_secure.helm.source import EcrMirrorChart, LocalChart, RepositoryChart
     from eks_secure.k8s.baseline import BaselineChart
+    from eks_secure.k8s.release_fence import ReleaseFenceChart
     from eks_secure.network.lock import read_lock, write_lock
     from eks_secure.network.planner import NetworkPlan, PoolRequest, SlotRequest, plan_network
     from eks_secure.network.vpc import SecureVpc
+    from eks_secure.registry.mirror import ImageMirror
+    from eks_secure.registry.pull_through import PullThroughCache

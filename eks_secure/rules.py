@@ -67,6 +67,7 @@ ADDON_VERSION = re.compile(r"v\d+\.\d+\.\d+-eksbuild\.\d+")
 SEMVER = re.compile(r"\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?")
 TAG_TEXT = re.compile(r"[\w .:/=+\-@]*")
 HELM_REPOSITORY = re.compile(r"(https|oci)://[^\s/]+(/\S*)?")
+IMAGE_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 IMAGE_REGISTRY = re.compile(r"[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._/-]+)?")
 
 EXAMPLE_ROLE_ARN = "arn:aws:iam::111111111111:role/platform-admin"

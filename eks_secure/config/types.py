@@ -203,3 +203,12 @@ TagPairs = Annotated[tuple[tuple[str, str], ...], _MappingAsPairs(_TagKey, _TagV
 
 AddonPins = Annotated[tuple[tuple[str, str], ...], _MappingAsPairs(_AddonName, _AddonVersion)]
 """Add-on version pins: a YAML mapping of add-on name to version, kept as sorted pairs."""
+
+_ImageRef = Annotated[
+    str, Strict(), JsonSchemaExtra(examples=["reg.kyverno.io/kyverno/kyverno:v1.19.0"])
+]
+_DIGEST = matching(rules.IMAGE_DIGEST, "an image digest", "sha256:" + "0" * 64)
+_Digest = Annotated[str, Strict(), _DIGEST[0], _DIGEST[1]]
+
+DigestPins = Annotated[tuple[tuple[str, str], ...], _MappingAsPairs(_ImageRef, _Digest)]
+"""Image digest pins: a YAML mapping of image reference to ``sha256:`` digest, as sorted pairs."""

@@ -28,7 +28,8 @@ _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _FIELD = "BaselineChart"
 
 
-def _check_namespace(field: str, name: str) -> None:
+def check_namespace(field: str, name: str) -> None:
+    """Raise a field-named error unless ``name`` is a namespace eks-secure may create."""
     if len(name) > 63 or not _DNS_LABEL.match(name):
         raise ConfigError(
             field,
@@ -149,11 +150,11 @@ class BaselineChart(cdk8s.Chart):
                 "got a single string",
                 "pass a list of namespace names",
             )
-        _check_namespace(f"{_FIELD}.system_namespace", system_namespace)
+        check_namespace(f"{_FIELD}.system_namespace", system_namespace)
         seen: set[str] = set()
         for index, name in enumerate(managed_namespaces):
             field = f"{_FIELD}.managed_namespaces[{index}]"
-            _check_namespace(field, name)
+            check_namespace(field, name)
             if name == system_namespace or name in seen:
                 raise ConfigError(
                     field,

@@ -258,3 +258,80 @@ def allow_egress_to_pods(
             egress=[k8s.NetworkPolicyEgressRule(to=[peer], ports=_ports(ports, protocol))],
         ),
     )
+
+
+def allow_ingress_from_cidrs(
+    scope: constructs.Construct,
+    namespace: str,
+    name: str,
+    cidrs: Sequence[str],
+    ports: Sequence[int],
+    *,
+    protocol: str = "TCP",
+    pod_labels: Mapping[str, str] | None = None,
+) -> k8s.KubeNetworkPolicy:
+    """Allow ingress to pods of ``namespace`` from ``cidrs`` on ``ports`` (policy ``name``).
+
+    For callers outside the pod network, such as the API server calling a webhook from the
+    control-plane ENIs. Each CIDR becomes an ``ipBlock`` built by :func:`ip_block`; ``ports``
+    must not be empty (an ingress rule without ports would open every port).
+    """
+    if not cidrs:
+        raise ValueError(f"NetworkPolicy {namespace}/{name}: cidrs must not be empty")
+    networks = sorted({_parse_cidr(c) for c in cidrs}, key=lambda n: (n.version, str(n)))
+    peers = [k8s.NetworkPolicyPeer(ip_block=ip_block(str(n))) for n in networks]
+    return _allow_ingress(
+        scope, namespace, name, peers, ports=ports, protocol=protocol, pod_labels=pod_labels
+    )
+
+
+def allow_ingress_from_namespaces(
+    scope: constructs.Construct,
+    namespace: str,
+    name: str,
+    from_namespaces: Sequence[str],
+    ports: Sequence[int],
+    *,
+    protocol: str = "TCP",
+    pod_labels: Mapping[str, str] | None = None,
+) -> k8s.KubeNetworkPolicy:
+    """Allow ingress to pods of ``namespace`` from every pod of ``from_namespaces`` on ``ports``.
+
+    Namespaces are selected by their ``kubernetes.io/metadata.name`` label (set by the API
+    server, so it cannot be forged by a namespace's owner). ``ports`` must not be empty.
+    """
+    if not from_namespaces:
+        raise ValueError(f"NetworkPolicy {namespace}/{name}: from_namespaces must not be empty")
+    peers = [
+        k8s.NetworkPolicyPeer(
+            namespace_selector=k8s.LabelSelector(match_labels={NAMESPACE_NAME_LABEL: source})
+        )
+        for source in sorted(set(from_namespaces))
+    ]
+    return _allow_ingress(
+        scope, namespace, name, peers, ports=ports, protocol=protocol, pod_labels=pod_labels
+    )
+
+
+def _allow_ingress(
+    scope: constructs.Construct,
+    namespace: str,
+    name: str,
+    peers: list[k8s.NetworkPolicyPeer],
+    *,
+    ports: Sequence[int],
+    protocol: str,
+    pod_labels: Mapping[str, str] | None,
+) -> k8s.KubeNetworkPolicy:
+    if not ports:
+        raise ValueError(f"NetworkPolicy {namespace}/{name}: ports must not be empty")
+    return k8s.KubeNetworkPolicy(
+        scope,
+        _network_policy_id(namespace, name),
+        metadata=object_meta(name, namespace),
+        spec=k8s.NetworkPolicySpec(
+            pod_selector=k8s.LabelSelector(match_labels=dict(pod_labels) if pod_labels else None),
+            policy_types=["Ingress"],
+            ingress=[k8s.NetworkPolicyIngressRule(from_=peers, ports=_ports(ports, protocol))],
+        ),
+    )

@@ -1,0 +1,1 @@
+"""Private image sources: the mirror mapping and ECR pull-through cache rules."""
