@@ -291,7 +291,7 @@ class KyvernoSettings(ConfigModel):
     """Namespaces whose pods (node agents such as DaemonSets) may run on every app's nodes: list
     only node-agent namespaces, never an app's. An empty list trusts no namespace."""
 
-    image_digests: DigestPins = ()
+    image_digests: DigestPins = Field(default=(), json_schema_extra={"default": {}})
     """Digest pins: a mapping of upstream image reference as the chart names it (e.g.
     ``reg.kyverno.io/kyverno/kyverno:v1.19.0``) to its ``sha256:...`` digest. Default: none
     (images pulled by tag)."""
