@@ -181,7 +181,10 @@ class _MappingAsPairs:
             return tuple(sorted(value.items()))
 
         return core_schema.no_info_before_validator_function(
-            from_pairs, core_schema.no_info_after_validator_function(to_pairs, mapping)
+            from_pairs,
+            core_schema.no_info_after_validator_function(to_pairs, mapping),
+            # serialized (JSON Schema defaults, model_dump) as the mapping it is in YAML
+            serialization=core_schema.plain_serializer_function_ser_schema(dict),
         )
 
 
