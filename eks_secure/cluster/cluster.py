@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING
 
 import aws_cdk as cdk
 import cdk8s
+import jsii
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_eks_v2 as eks
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk.lambda_layer_kubectl_v34 import KubectlV34Layer
-import jsii
 from constructs import Construct, IConstruct, IDependable
 
 from eks_secure import rules
