@@ -364,7 +364,8 @@ def trace(model: Model, flow: Flow, subnet_key: str) -> Path:
                 model, subnet.route_table, flow.destination.cidr, subnet.logical_id
             )
             route = net.route_for(subnet.route_table, flow.destination.cidr)
-            seen = subnet.cidr
+            # no route: nothing reaches on-premises (the network check reports it), no source
+            seen = subnet.cidr if route is not None else None
             if (
                 route is not None
                 and route.target_kind == "nat"
