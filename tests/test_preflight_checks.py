@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from synth import Synth
+from synth import Synth, preflight
 
 from eks_secure.preflight import Problem, run
 
@@ -24,7 +24,7 @@ Key = tuple[str, str, str]
 @pytest.fixture(scope="session")
 def baseline(private_nat: Synth) -> set[Key]:
     """The problems of the unedited assembly, computed once per session."""
-    return {_key(p) for p in run(private_nat.outdir).problems}
+    return {_key(p) for p in preflight(private_nat).problems}
 
 
 def _key(problem: Problem) -> Key:

@@ -8,7 +8,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_eks_v2 as eks
 from constructs import Construct
 
-from eks_secure.cluster.cluster import SYSTEM_NODE_LABEL, SecureCluster
+from eks_secure.cluster.cluster import KUBECTL_WAIT_BUDGET, SYSTEM_NODE_LABEL, SecureCluster
 from eks_secure.cluster.jsii_types import as_icluster
 from eks_secure.config.model import KyvernoSettings
 
@@ -84,7 +84,8 @@ class KyvernoInstall(Construct):
             create_namespace=True,
             wait=True,
             atomic=True,
-            timeout=cdk.Duration.minutes(15),
+            # Helm's wait must end before the kubectl handler's timeout, with margin
+            timeout=cdk.Duration.seconds(KUBECTL_WAIT_BUDGET),
             values=kyverno_values(image_registry),
         )
         """The Helm release; policies must depend on it (their CRDs come with it)."""
