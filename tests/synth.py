@@ -24,6 +24,7 @@ from eks_secure.config.loader import parse_config
 from eks_secure.config.model import DeploymentConfig
 from eks_secure.deployment import EksSecureDeployment
 from eks_secure.network.lock import lock_path, read_lock
+from eks_secure.preflight.report import Report
 from eks_secure.testing import normalise  # noqa: F401 -- re-exported: tests import it from here
 from patterns.load import default_config_path, project_context
 
@@ -117,3 +118,15 @@ def synth(pattern: str) -> Synth:
     data: dict[str, Any] = yaml.safe_load(path.read_text())
     data["pattern"] = pattern
     return synth_config(data, lock=read_lock(lock_path(path)))
+
+
+@functools.cache
+def _preflight(outdir: Path) -> Report:
+    from eks_secure.preflight import run
+
+    return run(outdir)
+
+
+def preflight(deployment: Synth) -> Report:
+    """The ``eks-secure preflight`` report of a synthesized deployment, computed once."""
+    return _preflight(deployment.outdir)

@@ -1,9 +1,10 @@
 """A cloud assembly read back from disk: stacks, nested stacks, resolved values (pure Python).
 
-:func:`load` reads ``manifest.json``, every ``aws:cloudformation:stack`` artifact and, through each
-``AWS::CloudFormation::Stack`` resource's asset metadata (``aws:asset:path``), its nested
-templates. Each nested stack receives the values its parent passes as parameters, so a ``Ref`` to
-a parameter resolves to the parent's resource.
+:func:`load` reads ``manifest.json``, every ``aws:cloudformation:stack`` artifact and its nested
+templates: the object key of each ``AWS::CloudFormation::Stack`` resource's ``TemplateURL`` names a
+file asset in the asset manifests (``aws:asset:path`` metadata is only a fallback: apps may turn
+asset metadata off). Each nested stack receives the values its parent passes as parameters, so a
+``Ref`` to a parameter resolves to the parent's resource.
 
 Values are resolved with :meth:`Stack.resolve`: ``Ref``, ``Fn::GetAtt`` (including a nested
 stack's ``Outputs.X``), ``Fn::Sub``, ``Fn::Join``, ``Fn::Select``, ``Fn::Split``, ``Fn::If`` with
@@ -344,6 +345,7 @@ class Assembly:
     manifest: dict[str, Any]
     stacks: list[Stack] = field(default_factory=list)
     _nested: dict[tuple[str, str], Stack] = field(default_factory=dict, repr=False)
+    _asset_files: dict[str, Path] | None = field(default=None, repr=False)
 
     def stack(self, key: str) -> Stack:
         """The stack with ``key``."""
@@ -439,11 +441,8 @@ def _load_nested(assembly: Assembly, parent: Stack, read: Any) -> None:
     from eks_secure.preflight.physical import nested_stack_name
 
     for logical_id, resource in parent.of_type(NESTED_STACK):
-        asset = resource.get("Metadata", {}).get(ASSET_PATH)
-        if not asset:
-            continue
-        path = assembly.directory / str(asset)
-        if not path.is_file():
+        path = _nested_template(assembly, resource)
+        if path is None:
             continue
         parameters = resource.get("Properties", {}).get("Parameters", {})
         child = Stack(
@@ -462,3 +461,41 @@ def _load_nested(assembly: Assembly, parent: Stack, read: Any) -> None:
         assembly._nested[(parent.key, logical_id)] = child
         assembly.stacks.append(child)
         _load_nested(assembly, child, read)
+
+
+def _asset_files(assembly: Assembly) -> dict[str, Path]:
+    """S3 object key -> local file of every file asset in the assembly's asset manifests."""
+    files: dict[str, Path] = {}
+    for artifact in assembly.manifest.get("artifacts", {}).values():
+        if artifact.get("type") != "cdk:asset-manifest":
+            continue
+        manifest_file = assembly.directory / str(artifact.get("properties", {}).get("file", ""))
+        if not manifest_file.is_file():
+            continue
+        for asset in json.loads(manifest_file.read_text()).get("files", {}).values():
+            source = assembly.directory / str(asset.get("source", {}).get("path", ""))
+            for destination in asset.get("destinations", {}).values():
+                files[str(destination.get("objectKey", ""))] = source
+    return files
+
+
+def _nested_template(assembly: Assembly, resource: dict[str, Any]) -> Path | None:
+    """The local template of a nested stack resource.
+
+    Found through the asset manifests: the object key that ends the resource's ``TemplateURL``
+    names the file asset (this works whether or not the app wrote asset metadata, which
+    ``aws:cdk:enable-asset-metadata`` turns off). Falls back to the ``aws:asset:path`` metadata.
+    """
+    url = resource.get("Properties", {}).get("TemplateURL")
+    parts = url.get("Fn::Join", ["", []])[1] if isinstance(url, dict) else [url]
+    last = parts[-1] if parts and isinstance(parts[-1], str) else ""
+    object_key = last.rsplit("/", 1)[-1]
+    if object_key:
+        if assembly._asset_files is None:
+            assembly._asset_files = _asset_files(assembly)
+        path = assembly._asset_files.get(object_key)
+        if path is not None and path.is_file():
+            return path
+    asset = resource.get("Metadata", {}).get(ASSET_PATH)
+    path = assembly.directory / str(asset) if asset else None
+    return path if path is not None and path.is_file() else None

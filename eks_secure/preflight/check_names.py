@@ -58,7 +58,7 @@ def _explicit_names(assembly: Assembly, report: Report, label: str) -> None:
 def run(assembly: Assembly, report: Report, *, max_length: int | None = None) -> None:
     """Run the checks at the longest cluster name (see the module docstring)."""
     if max_length is None:
-        from eks_secure.config.loader import MAX_NAME_LENGTH
+        from eks_secure.rules import MAX_NAME_LENGTH
 
         max_length = MAX_NAME_LENGTH
     _explicit_names(assembly, report, "")

@@ -35,6 +35,7 @@ from eks_secure.preflight.network import (
     S3_SAMPLE,
     Net,
     Network,
+    SecurityGroup,
     key,
     ref_key,
 )
@@ -214,9 +215,8 @@ def control_plane_flows(assembly: Assembly, model: Model) -> Iterator[Flow]:
     if party is None:
         return
     for group in party.groups:
-        for rule in (
-            model.network.groups.get(group, None).egress if group in model.network.groups else []
-        ):
+        sg = model.network.groups.get(group)
+        for rule in sg.egress if sg is not None else []:
             if rule.cidr is None or rule.cidr.prefixlen == 0 or model.network.in_vpc(rule.cidr):
                 continue
             for port in {rule.ports[0], rule.ports[1]}:
@@ -364,7 +364,8 @@ def trace(model: Model, flow: Flow, subnet_key: str) -> Path:
                 model, subnet.route_table, flow.destination.cidr, subnet.logical_id
             )
             route = net.route_for(subnet.route_table, flow.destination.cidr)
-            seen = subnet.cidr
+            # no route: nothing reaches on-premises (the network check reports it), no source
+            seen = subnet.cidr if route is not None else None
             if (
                 route is not None
                 and route.target_kind == "nat"
@@ -383,25 +384,28 @@ def trace(model: Model, flow: Flow, subnet_key: str) -> Path:
             peer_for_sg.append(net.subnets[k].cidr)
 
     # security groups: egress at the source, ingress at the destination (stateful)
+    peers: list[Net | None] = [*peer_for_sg] if peer_for_sg else [None]
     egress_ok = any(
         rule.allows(flow.protocol, port, peer, dst_groups, prefix_list)
         for g in src_groups
-        for rule in net.groups.get(g, _NO_GROUP).egress
-        for peer in (peer_for_sg or [None])
+        for rule in _rules(net, g).egress
+        for peer in peers
     )
     if not egress_ok:
         failures.append(
-            f"no egress rule of {_names(src_groups)} allows {_proto(flow)} {port} to {flow.destination.describe()}"
+            f"no egress rule of {_names(src_groups)} allows {_proto(flow)} {port}"
+            f" to {flow.destination.describe()}"
         )
     if dst_groups:
         ingress_ok = any(
             rule.allows(flow.protocol, port, subnet.cidr, src_groups, False)
             for g in dst_groups
-            for rule in net.groups.get(g, _NO_GROUP).ingress
+            for rule in _rules(net, g).ingress
         )
         if not ingress_ok:
             failures.append(
-                f"no ingress rule of {_names(dst_groups)} allows {_proto(flow)} {port} from {subnet.cidr}"
+                f"no ingress rule of {_names(dst_groups)} allows {_proto(flow)} {port}"
+                f" from {subnet.cidr}"
             )
 
     # NACLs, both directions at both ends (stateless: replies on ephemeral ports)
@@ -415,26 +419,25 @@ def trace(model: Model, flow: Flow, subnet_key: str) -> Path:
                 f"NACL of {subnet.logical_id} blocks the return traffic (1024-65535) from {dst}"
             )
     for k in dst_subnets:
-        dst = net.subnets.get(k)
-        if dst is None:
+        peer_subnet = net.subnets.get(k)
+        if peer_subnet is None:
             continue
-        if not net.acl_allows(dst.acl, False, flow.protocol, (port, port), subnet.cidr):
+        if not net.acl_allows(peer_subnet.acl, False, flow.protocol, (port, port), subnet.cidr):
             failures.append(
-                f"NACL of {dst.logical_id} blocks inbound {_proto(flow)} {port} from {subnet.cidr}"
+                f"NACL of {peer_subnet.logical_id} blocks inbound {_proto(flow)} {port}"
+                f" from {subnet.cidr}"
             )
-        if not net.acl_allows(dst.acl, True, flow.protocol, EPHEMERAL, subnet.cidr):
+        if not net.acl_allows(peer_subnet.acl, True, flow.protocol, EPHEMERAL, subnet.cidr):
             failures.append(
-                f"NACL of {dst.logical_id} blocks the return traffic (1024-65535) to {subnet.cidr}"
+                f"NACL of {peer_subnet.logical_id} blocks the return traffic (1024-65535)"
+                f" to {subnet.cidr}"
             )
     return Path(sorted(set(failures)), seen)
 
 
-class _NoGroup:
-    ingress: list[Any] = []
-    egress: list[Any] = []
-
-
-_NO_GROUP: Any = _NoGroup()
+def _rules(net: Network, key: str) -> SecurityGroup:
+    """The group ``key`` of ``net``, or an empty one when the assembly does not declare it."""
+    return net.groups.get(key) or SecurityGroup(key)
 
 
 def _route_out(model: Model, table: str | None, cidr: Net, where: str) -> list[str]:

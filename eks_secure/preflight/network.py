@@ -334,6 +334,6 @@ def read(assembly: Assembly) -> Network:
                 egress = rtype.endswith("Egress")
                 peer = "DestinationSecurityGroupId" if egress else "SourceSecurityGroupId"
                 rules = _sg_rules([props], peer, stack)
-                target = net.groups[group].egress if egress else net.groups[group].ingress
-                target.extend(rules)
+                side = net.groups[group].egress if egress else net.groups[group].ingress
+                side.extend(rules)
     return net

@@ -147,9 +147,9 @@ def ref_value(stack: Stack, logical_id: str) -> str:
         return f"arn:{env.partition}:lambda:{env.region}:{env.account}:layer:{name}:1"
     if rtype == "AWS::EKS::Nodegroup":
         return f"{stack.text(props.get('ClusterName'))}/{nodegroup_name(stack, logical_id)}"
-    name = name_of(stack, logical_id)
-    if name is not None:
-        return name
+    declared = name_of(stack, logical_id)
+    if declared is not None:
+        return declared
     return f"{logical_id}-{tail(stack.key, logical_id)}"
 
 
@@ -221,7 +221,8 @@ def attribute(stack: Stack, logical_id: str, name: str) -> Any:
     if name == "LatestVersionNumber":
         return "1"
     if name == "Endpoint" and rtype == "AWS::EKS::Cluster":
-        return f"https://{_digest(stack.key, logical_id)[:32].upper()}.gr7.{stack.env.region}.eks.amazonaws.com"
+        host = _digest(stack.key, logical_id)[:32].upper()
+        return f"https://{host}.gr7.{stack.env.region}.eks.amazonaws.com"
     if name == "ClusterSecurityGroupId" and rtype == "AWS::EKS::Cluster":
         return f"sg-0{_digest(stack.key, logical_id, 'cluster-sg')[:16]}"
     return f"{{{logical_id}.{name}}}"

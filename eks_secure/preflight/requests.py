@@ -236,7 +236,10 @@ def requests_for(stack: Stack, logical_id: str) -> Iterator[NeededRequest]:
             if permission == "iam:CreateServiceLinkedRole":
                 if rtype in SERVICE_LINKED_ROLES:
                     name, role = SERVICE_LINKED_ROLES[rtype]
-                    arn = f"arn:{env.partition}:iam::{env.account}:role/aws-service-role/{name}/{role}"
+                    arn = (
+                        f"arn:{env.partition}:iam::{env.account}"
+                        f":role/aws-service-role/{name}/{role}"
+                    )
                     yield make(operation, permission, arn, {**base, "iam:AWSServiceName": name})
                 continue
             if permission == "iam:PassRole":
@@ -276,7 +279,8 @@ def requests_for(stack: Stack, logical_id: str) -> Iterator[NeededRequest]:
                     continue  # acts on nothing this resource has (an unused optional feature)
                 # an optional feature of the type (e.g. ec2:CreateVpcEncryptionControl): on the
                 # action's own resource type, with a name no specific policy resource matches
-                fmt = f"arn:{env.partition}:{service}:{env.region}:{env.account}:{info.resource_types[0]}/*"
+                where = f"{env.partition}:{service}:{env.region}:{env.account}"
+                fmt = f"arn:{where}:{info.resource_types[0]}/*"
                 candidates.append((fmt.replace("/*", "/preflight-unnamed"), None, False))
             for arn, owner, own in candidates:
                 context = dict(base)
