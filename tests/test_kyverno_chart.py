@@ -268,14 +268,26 @@ def test_release_waits_for_its_fence(subnet_per_app: Synth) -> None:
 
 
 @pytest.mark.parametrize(
+    ("build", "field"),
+    [
+        (lambda: KyvernoSettings(image_registry="https://registry.corp"), "image_registry"),
+        (lambda: KyvernoSettings(chart_version="3.9"), "chart_version"),
+    ],
+)
+def test_bad_kyverno_settings_are_rejected_when_built(build: Any, field: str) -> None:
+    """Settings check themselves (the same rules as the YAML loader's ``kyverno.*``)."""
+    with pytest.raises(ConfigError) as info:
+        build()
+    assert info.value.field == f"KyvernoSettings.{field}"
+
+
+@pytest.mark.parametrize(
     ("settings", "field"),
     [
-        (KyvernoSettings(image_registry="https://registry.corp"), "kyverno.image_registry"),
         (
             KyvernoSettings(image_digests=(("ghcr.io/kyverno/other:v1", "sha256:" + "0" * 64),)),
             "kyverno.image_digests[ghcr.io/kyverno/other:v1]",
         ),
-        (KyvernoSettings(chart_version="3.9"), "kyverno.chart_version"),
         (
             KyvernoSettings(chart_repository="oci://registry.corp/charts"),
             "kyverno.chart_repository",

@@ -193,7 +193,7 @@ def test_local_chart_ships_as_an_asset(built: Built) -> None:
     assert "Repository" not in props and "Version" not in props and "Chart" not in props
     assert props["Release"] == "demo" and props["Namespace"] == "demo"
     assert props["Wait"] is True and props["Atomic"] is True
-    assert props["ServiceTimeout"] == str(SERVICE_TIMEOUT_SECONDS)
+    assert props["ServiceTimeout"] == SERVICE_TIMEOUT_SECONDS
 
 
 def test_local_chart_release_renders_from_the_cache(built: Built) -> None:
