@@ -43,9 +43,10 @@ def test_cited_tests_exist() -> None:
 def test_readme_library_example_synthesizes(tmp_path: Path) -> None:
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     (example,) = re.findall(r"```python\n(.*?)```", readme, re.S)
+    context = json.loads((REPO / "cdk.json").read_text(encoding="utf-8"))["context"]
     script = tmp_path / "example.py"
     script.write_text(example, encoding="utf-8")
-    env = _jsii_env(CDK_OUTDIR=str(tmp_path / "out"))
+    env = _jsii_env(CDK_OUTDIR=str(tmp_path / "out"), CDK_CONTEXT_JSON=json.dumps(context))
     result = subprocess.run(
         [sys.executable, str(script)],
         cwd=tmp_path,
@@ -56,7 +57,17 @@ def test_readme_library_example_synthesizes(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert (tmp_path / "out" / "Platform.template.json").exists()
+    out = tmp_path / "out"
+    assert (out / "Platform.template.json").exists()
+    assert (out / "PlatformCreator.template.json").exists()
+    assert (out / "payments-prod-cluster.allowlist.json").exists()
+    # the README says the preflight passes on it: it must (less the findings still open)
+    from test_preflight_patterns import _open
+
+    from eks_secure.preflight import run
+
+    report = run(out)
+    assert [p for p in report.problems if not _open(p)] == [], report.to_text()
 
 
 def _jsii_env(**extra: str) -> dict[str, str]:
