@@ -277,3 +277,18 @@ def test_a_cluster_that_is_not_a_secure_cluster() -> None:
         )
         == "SubnetPerApp.cluster"
     )
+
+
+def test_two_kyverno_installs_on_one_cluster() -> None:
+    from eks_secure.cluster.kyverno import KyvernoInstall
+    from eks_secure.config.model import KyvernoSettings
+
+    deployment = deploy(egress=SubnetPerAppEgress(), tenants=[tenant()])
+    cluster = deployment.secure_cluster
+    assert cluster.policy_engine() is cluster.policy_engine()
+    assert (
+        field_of(
+            lambda: KyvernoInstall(cluster, "Second", cluster=cluster, settings=KyvernoSettings())
+        )
+        == "KyvernoInstall.cluster"
+    )

@@ -341,10 +341,24 @@ class SecureCluster(Construct):
         if self._kyverno is None:
             from eks_secure.cluster.kyverno import KyvernoInstall
 
-            self._kyverno = KyvernoInstall(
-                self, "Kyverno", cluster=self, settings=self._kyverno_settings
-            )
+            KyvernoInstall(self, "Kyverno", cluster=self, settings=self._kyverno_settings)
+        assert self._kyverno is not None
         return self._kyverno
+
+    @property
+    def has_policy_engine(self) -> bool:
+        """Whether the cluster has its Kyverno release already."""
+        return self._kyverno is not None
+
+    def use_policy_engine(self, kyverno: KyvernoInstall) -> None:
+        """Record ``kyverno`` as the cluster's one Kyverno release (called by KyvernoInstall)."""
+        if self._kyverno is not None and self._kyverno is not kyverno:
+            raise ConfigError(
+                "KyvernoInstall.cluster",
+                f"cluster {self.cluster_name} already has a Kyverno release",
+                "use cluster.policy_engine()",
+            )
+        self._kyverno = kyverno
 
     @property
     def vpc_cni_env(self) -> Mapping[str, str]:

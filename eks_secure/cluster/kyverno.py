@@ -171,7 +171,15 @@ class KyvernoInstall(Construct):
         if source is None:
             source = chart_source(settings.chart_repository, settings.chart_version)
         source.check(CHART, "kyverno")
+        if cluster.has_policy_engine:
+            raise ConfigError(
+                "KyvernoInstall.cluster",
+                f"cluster {cluster.cluster_name} already has a Kyverno release; two would fight "
+                "over the same webhooks and CRDs",
+                "use cluster.policy_engine(), which returns the cluster's one release",
+            )
         super().__init__(scope, id)
+        cluster.use_policy_engine(self)
         self.trusted_namespaces: tuple[str, ...] = settings.trusted_namespaces
         """Namespaces exempt from the isolation policies (node agents)."""
         self.mirror = mirror
