@@ -123,3 +123,37 @@ def test_bad_config_gives_a_field_named_error_not_a_stack_trace(
     assert f"- {field}:" in result.stderr
     assert "Fix:" in result.stderr
     assert "Traceback" not in result.stderr and "jsii" not in result.stderr
+
+
+def test_an_address_change_needs_an_explicit_lock_update(tmp_path: Path) -> None:
+    """A new app changes the committed lock: synthesis stops until the update is asked for."""
+    import shutil
+
+    import yaml
+
+    examples = REPO / "patterns" / "examples"
+    config = tmp_path / "team.yaml"
+    data = yaml.safe_load((examples / "subnet-per-app.yaml").read_text())
+    data["pattern"] = "subnet-per-app"
+    data["apps"].append({"name": "reporting", "destinations": ["10.1.0.0/16"]})
+    config.write_text(yaml.safe_dump(data))
+    lock = tmp_path / "team.lock.json"
+    shutil.copy(examples / "subnet-per-app.lock.json", lock)
+    before = json.loads(lock.read_text())
+
+    def run(**context: object) -> subprocess.CompletedProcess[str]:
+        return _run(
+            [sys.executable, "app.py"],
+            CDK_OUTDIR=str(tmp_path / "out"),
+            CDK_CONTEXT_JSON=json.dumps({"config": str(config), **context}),
+        )
+
+    refused = run()
+    assert refused.returncode == 1
+    assert "address_lock" in refused.stderr and "reporting" in refused.stderr
+    assert json.loads(lock.read_text()) == before
+    updated = run(update_lock="true")
+    assert updated.returncode == 0, updated.stderr[-3000:]
+    after = json.loads(lock.read_text())["slots"]["apps"]
+    assert after["reporting"] not in before["slots"]["apps"].values()
+    assert {k: v for k, v in after.items() if k != "reporting"} == before["slots"]["apps"]
