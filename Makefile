@@ -4,6 +4,7 @@
 #   make test                                    run the full test suite
 #   make schema                                  regenerate the config JSON Schema + key reference
 #   make docs                                    build the docs site into site/ (strict)
+#   make diagrams                                regenerate docs/diagrams/*.svg from the examples
 # Both create .venv and node_modules when missing and are cheap when present.
 
 PYTHON   ?= python3
@@ -29,7 +30,7 @@ export NO_MKDOCS_2_WARNING := 1
 CDK_CONTEXT := $(if $(PATTERN),-c pattern=$(PATTERN)) $(if $(CONFIG),-c config=$(CONFIG)) \
                $(if $(UPDATE_LOCK),-c update_lock=true)
 
-.PHONY: synth test lint bench docs docs-serve clean setup schema
+.PHONY: synth test lint bench docs docs-serve clean setup schema diagrams
 
 setup: $(STAMPS)/python $(STAMPS)/node
 
@@ -57,6 +58,9 @@ test: setup
 
 schema: setup
 	$(PY) -m eks_secure.config.schema --write
+
+diagrams: setup
+	$(PY) scripts/diagrams.py
 
 lint: setup
 	$(PY) -m ruff check .

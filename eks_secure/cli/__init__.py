@@ -51,8 +51,13 @@ from eks_secure.cli._common import (
 from eks_secure.errors import ConfigError, ConfigErrors
 
 VERBS: tuple[str, ...] = (
+    "init",
+    "validate",
+    "plan",
+    "diagram",
     "allowlist",
     "preflight",
+    "mirror",
     "advise",
 )
 """Registered verb modules of this package, in the order ``--help`` lists them."""
@@ -60,9 +65,10 @@ VERBS: tuple[str, ...] = (
 PROG = "eks-secure"
 
 DESCRIPTION = """\
-Tools for the platform team and the network team around an eks-secure deployment:
-firewall allow-lists and change requests, and egress pattern advice. No verb needs AWS
-credentials or the CDK."""
+Tools for the platform team and the network team around an eks-secure deployment: starter
+configs, validation, the address plan and its diagram, firewall allow-lists and change
+requests, the offline preflight, the images to mirror, and egress pattern advice. No verb
+needs AWS credentials or the CDK."""
 
 
 def version() -> str:

@@ -100,6 +100,10 @@ class EgressSpec(ABC):
     """pydantic model of the keys the pattern adds to each ``apps[]`` entry."""
     needs_apps: ClassVar[bool] = True
     """Whether the pattern needs at least one app (and on-prem CIDRs with a route)."""
+    starter_app: ClassVar[Mapping[str, Any]] = {}
+    """The pattern's keys of the example app ``eks-secure init`` writes (e.g. its NAT group)."""
+    starter_settings: ClassVar[Mapping[str, Any] | None] = None
+    """The example section ``eks-secure init`` writes under ``settings_key``, if any."""
 
     @classmethod
     def from_config(
@@ -130,6 +134,12 @@ class EgressSpec(ABC):
     def cluster_options(self) -> ClusterOptions:
         """What the cluster must look like for this pattern."""
         return ClusterOptions()
+
+    def egress_point(self, tenant: Tenant) -> tuple[str, str] | None:
+        """Where ``tenant``'s traffic gets the source IP on-premises sees: (pool, member) of the
+        address plan, or ``None`` for the app's own subnets (drawn by ``eks-secure diagram``)."""
+        del tenant
+        return None
 
     @abstractmethod
     def build(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field, StrictInt, StrictStr, field_validator
 
@@ -111,6 +111,7 @@ class PrivateNatEgress(DedicatedNodesEgress):
     settings_model = PrivateNatSettings
     app_model = PrivateNatApp
     route_apps_on_prem = False
+    starter_app: ClassVar[Mapping[str, Any]] = {"nat_group": "core"}
 
     def __init__(
         self,
@@ -208,6 +209,11 @@ class PrivateNatEgress(DedicatedNodesEgress):
         """The secondary CIDR block, if any."""
         cidr = self.settings.secondary_cidr
         return ipaddress.IPv4Network(cidr) if cidr else None
+
+    def egress_point(self, tenant: Tenant) -> tuple[str, str] | None:
+        """The app's NAT group in the NAT pool."""
+        group = self.nat_group_of(tenant.name)
+        return (NAT_POOL, group) if group is not None else None
 
     def cluster_options(self) -> ClusterOptions:
         """External SNAT on: the NAT gateway, not the node, translates pod traffic."""
