@@ -34,6 +34,9 @@ _EXPORTS: dict[str, str] = {
     "PrivateNat": "eks_secure.egress.private_nat",
     "write_allowlists": "eks_secure.egress.allowlist",
     "read_assembly": "eks_secure.egress.allowlist",
+    "EksSecureChecks": "eks_secure.checks.pack",
+    "EksGuardrailPolicy": "eks_secure.org.guardrail",
+    "eks_guardrail_document": "eks_secure.org.scp",
 }
 
 __all__ = [
@@ -44,6 +47,8 @@ __all__ = [
     "ConfigErrors",
     "DeploymentConfig",
     "EgressPattern",
+    "EksGuardrailPolicy",
+    "EksSecureChecks",
     "HardenedNodegroup",
     "KyvernoInstall",
     "NetworkPlan",
@@ -54,6 +59,7 @@ __all__ = [
     "SubnetPerApp",
     "Tenant",
     "creator_stack_synthesizer",
+    "eks_guardrail_document",
     "load_config",
     "parse_config",
     "plan_for",
@@ -74,6 +80,7 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from eks_secure.checks.pack import EksSecureChecks
     from eks_secure.cluster.cluster import SecureCluster
     from eks_secure.cluster.creator_role import ClusterCreatorRole, creator_stack_synthesizer
     from eks_secure.cluster.kyverno import KyvernoInstall
@@ -90,3 +97,5 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from eks_secure.k8s.baseline import BaselineChart
     from eks_secure.network.planner import NetworkPlan, SlotRequest, plan_network
     from eks_secure.network.vpc import SecureVpc
+    from eks_secure.org.guardrail import EksGuardrailPolicy
+    from eks_secure.org.scp import eks_guardrail_document
