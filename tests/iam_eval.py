@@ -5,14 +5,19 @@ single-valued context keys and the operators ``String(Not)Equals``, ``String(Not
 ``Arn(Not)Like``, ``Arn(Not)Equals``, ``Bool`` and ``Null``, each with an optional
 ``IfExists``. Semantics follow the IAM reference: key names are case-insensitive; a condition
 on an absent key is true for negated operators and with ``IfExists``, false otherwise;
-``Null: true`` means "the key is absent". Not the preflight's evaluator: when that lands, these
-tests can use it instead.
+``Null: true`` means "the key is absent".
+
+The preflight's evaluator (``eks_secure.preflight.iam_eval``, on main but not yet on this
+branch) is used as well when it can be imported: :data:`EVALUATORS` lists every evaluator
+available, and the guardrail tests run their cases against each of them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
-from collections.abc import Mapping
+import importlib
+from collections.abc import Callable, Mapping
 from typing import Any
 
 _OPERATORS = {
@@ -73,3 +78,30 @@ def denied_by(document: Mapping[str, Any], action: str, context: Mapping[str, An
         for s in document["Statement"]
         if s["Effect"] == "Deny" and statement_applies(s, action, context)
     ]
+
+
+def _preflight_denied_by(
+    module: Any,
+) -> Callable[[Mapping[str, Any], str, Mapping[str, Any]], list[str]]:
+    def denied(document: Mapping[str, Any], action: str, context: Mapping[str, Any]) -> list[str]:
+        resource = "arn:aws:eks:eu-west-1:111111111111:cluster/payments-prod"
+        return [
+            s.sid or "?"
+            for s in module.policy_statements(document)
+            if s.effect == "Deny"
+            and s.matches_action(action)
+            and s.matches_resource(resource)
+            and not s.failing_conditions(context)
+        ]
+
+    return denied
+
+
+EVALUATORS: dict[str, Callable[[Mapping[str, Any], str, Mapping[str, Any]], list[str]]] = {
+    "local": denied_by
+}
+"""Every evaluator available: this module's, and the preflight's once it is merged."""
+with contextlib.suppress(ImportError):  # not on this branch yet
+    EVALUATORS["preflight"] = _preflight_denied_by(
+        importlib.import_module("eks_secure.preflight.iam_eval")
+    )

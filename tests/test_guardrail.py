@@ -8,7 +8,7 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Annotations, Match, Template
-from iam_eval import condition_matches, denied_by
+from iam_eval import EVALUATORS, condition_matches
 
 from eks_secure.errors import ConfigError
 from eks_secure.org.guardrail import EksGuardrailPolicy
@@ -89,14 +89,18 @@ CASES = [
 ]
 
 
+@pytest.mark.parametrize("evaluator", sorted(EVALUATORS))
 @pytest.mark.parametrize(("action", "keys", "expected"), CASES)
 def test_conditions_on_sample_requests(
-    action: str, keys: dict[str, Any], expected: list[str]
+    evaluator: str, action: str, keys: dict[str, Any], expected: list[str]
 ) -> None:
+    denied_by = EVALUATORS[evaluator]
     assert denied_by(eks_guardrail_document(), action, _request(**keys)) == expected
 
 
-def test_exempt_principals_and_extra_modes() -> None:
+@pytest.mark.parametrize("evaluator", sorted(EVALUATORS))
+def test_exempt_principals_and_extra_modes(evaluator: str) -> None:
+    denied_by = EVALUATORS[evaluator]
     document = eks_guardrail_document(
         allowed_egress_modes=["CUSTOMER_ROUTED", "CUSTOMER_ISOLATED"],
         exempt_principal_arns=[BREAK_GLASS],

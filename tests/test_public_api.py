@@ -28,9 +28,11 @@ def test_unknown_name_is_an_attribute_error() -> None:
 
 
 def test_cli_and_planner_do_not_load_the_cdk() -> None:
+    """Nor do the pure template rules of the checks and the guardrail SCP builder."""
     code = (
         "import sys, eks_secure.cli, eks_secure.config.loader, eks_secure.network.planner; "
-        "from eks_secure import plan_network, parse_config; "
+        "from eks_secure import plan_network, parse_config, eks_guardrail_document; "
+        "from eks_secure.checks import check_template, RULES; "
         "assert 'aws_cdk' not in sys.modules and 'jsii' not in sys.modules, 'jsii loaded'"
     )
     result = subprocess.run(
