@@ -12,16 +12,18 @@ checkov runs from its own venv (``.venv-checkov``, created by ``make test``); se
 from __future__ import annotations
 
 import fnmatch
+import functools
 import json
 import os
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from synth import REPO, Synth
+from synth import REPO, Synth, synth
 
 pytestmark = pytest.mark.xdist_group("checkov")
 
@@ -60,15 +62,15 @@ def _reports(output: str) -> list[dict[str, Any]]:
     return data if isinstance(data, list) else [data]
 
 
-@pytest.fixture(scope="module")
-def checkov_reports(
-    base: Synth, subnet_per_app: Synth, private_nat: Synth, tmp_path_factory: pytest.TempPathFactory
-) -> list[dict[str, Any]]:
-    """checkov's JSON reports (one per framework) for all reference deployments."""
-    if not CHECKOV.exists():
-        pytest.skip(f"{CHECKOV} is missing: run `make test` (it creates .venv-checkov)")
-    root = tmp_path_factory.mktemp("checkov")
-    write_inputs(root, {"base": base, "subnet-per-app": subnet_per_app, "private-nat": private_nat})
+@functools.cache
+def _run_checkov() -> list[dict[str, Any]]:
+    """One checkov process over all reference deployments, once per test process.
+
+    Cached here rather than in a module-scoped fixture, which xdist may tear down and set up
+    again between batches of the same module.
+    """
+    root = Path(tempfile.mkdtemp(prefix="eks-secure-checkov-"))
+    write_inputs(root, {p: synth(p) for p in ("base", "subnet-per-app", "private-nat")})
     result = subprocess.run(
         [
             str(CHECKOV),
@@ -88,6 +90,14 @@ def checkov_reports(
     )
     assert result.returncode in (0, 1), result.stderr[-3000:]  # 1: some check failed
     return _reports(result.stdout)
+
+
+@pytest.fixture
+def checkov_reports() -> list[dict[str, Any]]:
+    """checkov's JSON reports (one per framework) for all reference deployments."""
+    if not CHECKOV.exists():
+        pytest.skip(f"{CHECKOV} is missing: run `make test` (it creates .venv-checkov)")
+    return _run_checkov()
 
 
 def _failures(reports: list[dict[str, Any]]) -> list[Failure]:
