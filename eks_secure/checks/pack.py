@@ -14,9 +14,13 @@ cdk-nag 3 calls the pack for every ``CfnResource`` of the construct tree after s
 the templates are written. The rules read each resource from its synthesized template rather
 than from the L1's typed properties: that way they see property overrides (the only way to set
 ``ControlPlaneEgressMode`` with aws-cdk-lib 2.275) and resources created by constructs that
-emit plain ``CfnResource`` objects. Hence the pack works as a validation plugin only, not on an
-unsynthesized tree (``validate_scope`` on an app that has not been synthesized finds no
-template and reports the rule as failed).
+emit plain ``CfnResource`` objects, nested stacks included. Hence the pack works as a
+validation plugin only, after synthesis: ``validate_scope`` on an app that has not been
+synthesized raises an error that says so, rather than passing.
+
+cdk-nag 3's ``NagPack`` is a jsii abstract class; this subclass implements its
+``checkResource`` and ``name`` in Python, and hands each violation to ``applyRule`` as a
+Python object implementing ``IApplyRule``.
 """
 
 from __future__ import annotations

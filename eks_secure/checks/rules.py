@@ -6,9 +6,11 @@ rest of that template (to follow a node group's launch template). No CDK or jsii
 the rules are usable on any CloudFormation template, and :mod:`eks_secure.checks.pack` wires
 them into cdk-nag.
 
-A value that is an unresolved intrinsic (``Ref`` to a parameter, ``Fn::If``...) cannot be
-proven safe, so the security-relevant rules treat it as non-compliant; acknowledge the finding
-with a reason when the value is checked elsewhere.
+A setting that is an unresolved intrinsic (``Ref`` to a parameter, ``Fn::If``...) cannot be
+proven safe, so the cluster and node-group rules treat it as non-compliant; acknowledge the
+finding with a reason when the value is checked elsewhere. The security-group rules flag only
+literal any-address CIDRs (``0.0.0.0/0``, ``::/0``): a CIDR taken from the VPC or a parameter
+is the common, safe case.
 """
 
 from __future__ import annotations
