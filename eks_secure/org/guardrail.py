@@ -13,8 +13,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_organizations as organizations
 from constructs import Construct
 
-from eks_secure.errors import ConfigError
-from eks_secure.org.scp import eks_guardrail_document
+from eks_secure.org.scp import eks_guardrail_document, require_each_matches
 
 _TARGET = re.compile(r"^(r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|\d{12})$")
 NO_TARGET_WARNING = "eks-secure:guardrail-not-attached"
@@ -43,13 +42,13 @@ class EksGuardrailPolicy(Construct):
         exempt_principal_arns: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, id)
-        for i, target in enumerate(target_ids):
-            if not _TARGET.match(target):
-                raise ConfigError(
-                    f"EksGuardrailPolicy.target_ids[{i}]",
-                    f"'{target}' is not an organization root, OU or account ID",
-                    "use r-xxxx, ou-xxxx-xxxxxxxx or a 12-digit account ID",
-                )
+        require_each_matches(
+            target_ids,
+            _TARGET,
+            "EksGuardrailPolicy.target_ids",
+            "an organization root, OU or account ID",
+            "use r-xxxx, ou-xxxx-xxxxxxxx or a 12-digit account ID",
+        )
         self.document = eks_guardrail_document(
             allowed_egress_modes=allowed_egress_modes,
             exempt_principal_arns=exempt_principal_arns,

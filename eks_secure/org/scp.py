@@ -46,6 +46,15 @@ SCP_MAX_CHARACTERS = 5120
 _PRINCIPAL_ARN = re.compile(r"^arn:aws[a-z-]*:(iam|sts)::(\d{12}|\*):[A-Za-z0-9+=,.@_/*:-]+$")
 
 
+def require_each_matches(
+    values: Sequence[str], pattern: re.Pattern[str], field: str, what: str, fix: str
+) -> None:
+    """Raise ``ConfigError`` on ``field[i]`` for the first value that is not ``what``."""
+    for i, value in enumerate(values):
+        if not pattern.match(value):
+            raise ConfigError(f"{field}[{i}]", f"'{value}' is not {what}", fix)
+
+
 def _exempt(condition: dict[str, Any], exempt_principal_arns: Sequence[str]) -> dict[str, Any]:
     if exempt_principal_arns:
         condition["ArnNotLike"] = {"aws:PrincipalArn": list(exempt_principal_arns)}
@@ -85,13 +94,13 @@ def eks_guardrail_document(
             "includes AWS_MANAGED, which is the mode the guardrail exists to forbid",
             "list CUSTOMER_ROUTED (and CUSTOMER_ISOLATED if you use it)",
         )
-    for i, arn in enumerate(exempt_principal_arns):
-        if not _PRINCIPAL_ARN.match(arn):
-            raise ConfigError(
-                f"exempt_principal_arns[{i}]",
-                f"'{arn}' is not an IAM principal ARN",
-                "use arn:aws:iam::<account>:role/<name> (wildcards allowed)",
-            )
+    require_each_matches(
+        exempt_principal_arns,
+        _PRINCIPAL_ARN,
+        "exempt_principal_arns",
+        "an IAM principal ARN",
+        "use arn:aws:iam::<account>:role/<name> (wildcards allowed)",
+    )
     exempt = list(exempt_principal_arns)
     document: dict[str, Any] = {
         "Version": "2012-10-17",
