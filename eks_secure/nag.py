@@ -22,6 +22,16 @@ def acknowledge(scope: IConstruct, rule_id: str, reason: str) -> None:
     cdk.Validations.of(scope).acknowledge(cdk.Acknowledgment(id=rule_id, reason=reason))
 
 
+COMPLIANCE_PACKS: tuple[str, ...] = ("NIST.800.53.R5", "HIPAA.Security", "PCI.DSS.321")
+"""cdk-nag's compliance packs, whose rules share their names (``<pack>-IAMNoInlinePolicy``...)."""
+
+
+def acknowledge_compliance(scope: IConstruct, rule: str, reason: str) -> None:
+    """Acknowledge rule ``rule`` (e.g. ``IAMNoInlinePolicy``) in every compliance pack."""
+    for pack in COMPLIANCE_PACKS:
+        acknowledge(scope, f"{pack}-{rule}", reason)
+
+
 def acknowledge_managed_policies(
     scope: IConstruct, policy_names: Iterable[str], reason: str
 ) -> None:

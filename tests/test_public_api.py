@@ -32,7 +32,8 @@ NO_CDK_SCRIPT = """
 import contextlib, io, sys
 import eks_secure.advisor, eks_secure.config.loader, eks_secure.firewall, eks_secure.network.planner
 import eks_secure.testing
-from eks_secure import plan_network, parse_config
+from eks_secure import plan_network, parse_config, eks_guardrail_document
+from eks_secure.checks import check_template, RULES
 from eks_secure.cli import main, verbs
 
 with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
@@ -46,7 +47,8 @@ assert "aws_cdk" not in sys.modules and "jsii" not in sys.modules, "jsii loaded"
 
 def test_cli_and_planner_do_not_load_the_cdk() -> None:
     """Every CLI verb (its module, ``--help`` and the built-in verbs' runs), the loader, the
-    planner, the advisor, the firewall diff and the snapshot helper stay free of the CDK."""
+    planner, the advisor, the firewall diff, the snapshot helper, the pure template rules of the
+    checks and the guardrail SCP builder stay free of the CDK."""
     result = subprocess.run(
         [sys.executable, "-c", NO_CDK_SCRIPT],
         cwd=REPO,

@@ -18,6 +18,7 @@ from constructs import Construct
 
 from eks_secure.config.model import ExistingVpc, OnPremRoute
 from eks_secure.errors import ConfigError
+from eks_secure.nag import acknowledge_compliance
 from eks_secure.network.endpoints import (
     DEFAULT_INTERFACE_ENDPOINT_SERVICES,
     PrivateEndpoints,
@@ -227,6 +228,13 @@ class SecureVpc(Construct):
             traffic_type=ec2.FlowLogTrafficType.ALL,
         )
         """The VPC flow log (all traffic) to an encrypted CloudWatch log group."""
+        acknowledge_compliance(
+            self.flow_log,
+            "IAMNoInlinePolicy",
+            "CDK's flow-log role policy allows only logs:CreateLogStream, PutLogEvents and "
+            "DescribeLogStreams on this flow log's own log group; inline, it lives and dies "
+            "with that single-purpose role and can be attached to nothing else.",
+        )
         self.flow_log_group: logs.ILogGroup = log_group
         """The flow log's log group."""
 

@@ -1,0 +1,1 @@
+"""Organisation-level guardrails: the EKS service control policy and its construct."""
