@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata
+import io
 import pkgutil
 import re
+import sys
 import tomllib
 
 import pytest
@@ -123,6 +125,8 @@ def test_internal_error_exits_3_without_a_traceback(
 
 
 def test_closed_pipe_and_interrupt(monkeypatch: pytest.MonkeyPatch) -> None:
+    # main() points a closed stdout at /dev/null; keep that away from pytest's own capture fd
+    monkeypatch.setattr(sys, "stdout", io.StringIO())
     _with_verb(monkeypatch, _raise(BrokenPipeError()))
     assert main(["probe"]) == 0
     _with_verb(monkeypatch, _raise(KeyboardInterrupt()))
