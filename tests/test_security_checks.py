@@ -3,7 +3,7 @@
 The packs (cdk-nag AwsSolutions, NIST 800-53 r5, HIPAA Security, PCI DSS 3.2.1 and eks-secure's
 ``EksSecureChecks``) run inside the shared once-per-session synthesis of ``tests/synth.py``;
 this module only reads their report. ``KNOWN_OPEN`` lists the findings that are open today,
-each with why and where it gets fixed (details: ``docs/security-findings-triage.md``). The test
+each with why and where it gets fixed. The test
 fails on a finding that is not listed AND on a listed entry that no longer occurs, so each fix
 must also empty its entry. The goal is an empty ``KNOWN_OPEN``.
 """
