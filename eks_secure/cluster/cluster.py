@@ -36,7 +36,7 @@ from eks_secure.egress.spec import ClusterOptions
 from eks_secure.errors import ConfigError
 from eks_secure.k8s.baseline import BaselineChart
 from eks_secure.nag import acknowledge, acknowledge_managed_policies
-from eks_secure.network.vpc import SecureVpc
+from eks_secure.network.vpc import SecureVpc, allow_cloudwatch_logs
 
 if TYPE_CHECKING:  # pragma: no cover
     from eks_secure.cluster.kyverno import KyvernoInstall
@@ -523,27 +523,10 @@ def _control_plane_logs(
         description=f"Encryption of the control-plane logs of EKS cluster {cluster_name}",
         removal_policy=cdk.RemovalPolicy.RETAIN,
     )
-    key.add_to_resource_policy(
-        iam.PolicyStatement(
-            sid="ControlPlaneLogGroupOnly",
-            principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-            actions=[
-                "kms:Encrypt*",
-                "kms:Decrypt*",
-                "kms:ReEncrypt*",
-                "kms:GenerateDataKey*",
-                "kms:Describe*",
-            ],
-            resources=["*"],
-            conditions={
-                "ArnEquals": {
-                    "kms:EncryptionContext:aws:logs:arn": (
-                        f"arn:{stack.partition}:logs:{stack.region}:{stack.account}"
-                        f":log-group:{name}"
-                    )
-                }
-            },
-        )
+    allow_cloudwatch_logs(
+        key,
+        f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:{name}",
+        sid="ControlPlaneLogGroupOnly",
     )
     group = logs.CfnLogGroup(
         scope,
