@@ -47,6 +47,8 @@ from eks_secure.egress.contract import Tenant, check_tenants
 from eks_secure.egress.pattern import EgressPattern
 from eks_secure.egress.spec import EgressSpec
 from eks_secure.errors import ConfigError
+from eks_secure.isolation.audit import AuditTrail
+from eks_secure.isolation.load_balancers import LoadBalancerPolicy
 from eks_secure.network.planner import NetworkPlan
 from eks_secure.network.vpc import SecureVpc
 
@@ -94,6 +96,7 @@ class CreatorStack(cdk.Stack):
             cluster_stack_name=cluster_name,
             deployer_principals=_principals(deployers),
             break_glass_principals=_principals(settings.break_glass_trusted_arns),
+            audit_trail=settings.audit.cloudtrail,
         )
         """The creator, deployer and break-glass roles."""
 
@@ -226,8 +229,28 @@ class EksSecureDeployment(cdk.Stack):
             addon_versions=dict(settings.addon_versions),
             options=egress.cluster_options() if egress is not None else None,
             kyverno=settings.kyverno,
+            log_retention_days=settings.audit.control_plane_log_retention_days,
         )
         """The private cluster."""
+        self.load_balancer_policy: LoadBalancerPolicy | None = None
+        """The internal-load-balancer policy (``isolation.load_balancers``), if on."""
+        lb = settings.isolation.load_balancers
+        if lb.internal_only:
+            self.load_balancer_policy = LoadBalancerPolicy(
+                self,
+                "LoadBalancerPolicy",
+                cluster=self.secure_cluster,
+                internet_facing_namespaces=lb.internet_facing_namespaces,
+            )
+        self.audit_trail: AuditTrail | None = None
+        """The CloudTrail trail (``audit.cloudtrail``), if on."""
+        if settings.audit.cloudtrail:
+            self.audit_trail = AuditTrail(
+                self,
+                "AuditTrail",
+                cluster_name=settings.cluster_name,
+                retention_days=settings.audit.cloudtrail_retention_days,
+            )
         self.egress: EgressPattern | None = None
         """The egress pattern's constructs (construct ``Egress``), if any."""
         if egress is not None:

@@ -927,3 +927,46 @@ def addon_name(name: str, field: str) -> Problems:
             f"{suggest(name, MANAGED_ADDONS)}pin one of: {', '.join(MANAGED_ADDONS)}",
         )
     ]
+
+
+# -- isolation ---------------------------------------------------------------------------------
+
+
+def internet_facing_namespaces(
+    namespaces: Sequence[str], internal_only: bool, field: str
+) -> Problems:
+    """Namespaces allowed internet-facing load balancers: app namespaces, only when enforced."""
+    if namespaces and not internal_only:
+        return [
+            ConfigError(
+                field,
+                "lists namespaces, but internal_only is false, so every namespace may already "
+                "create internet-facing load balancers",
+                "set isolation.load_balancers.internal_only: true, or remove the list",
+            )
+        ]
+    problems: Problems = []
+    for i, namespace in enumerate(namespaces):
+        problems += app_namespace(namespace, f"{field}[{i}]")
+    return problems + no_duplicates(namespaces, field, "namespace")
+
+
+LOG_RETENTION_DAYS: tuple[int, ...] = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
+    1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)  # fmt: skip
+"""Retention periods CloudWatch Logs (``AWS::Logs::LogGroup.RetentionInDays``) accepts."""
+
+
+def log_retention_days(days: int, field: str) -> Problems:
+    """A CloudWatch Logs retention period CloudFormation accepts."""
+    if days in LOG_RETENTION_DAYS:
+        return []
+    allowed = ", ".join(str(d) for d in LOG_RETENTION_DAYS)
+    return [
+        ConfigError(
+            field,
+            f"{days} is not a retention period CloudWatch Logs accepts",
+            f"use one of {allowed} (days)",
+        )
+    ]

@@ -187,6 +187,14 @@ def synth(pattern: str) -> Synth:
 
 
 @functools.cache
+def synth_example(name: str) -> Synth:
+    """The deployment of ``examples/<name>.yaml`` (pattern from the file), synthesized once."""
+    path = EXAMPLES / f"{name}.yaml"
+    data: dict[str, Any] = yaml.safe_load(path.read_text())
+    return synth_config(data, lock=read_lock(lock_path(path)))
+
+
+@functools.cache
 def _preflight(outdir: Path) -> Report:
     from eks_secure.preflight import run
 

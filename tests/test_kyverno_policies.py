@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 from typing import Any
 
 import cdk8s
-import jmespath
 import pytest
+from kyverno_eval import holds as _holds
 from manifest_validation import requires_crd_schemas, validate_all
 
 from eks_secure.k8s.kyverno import (
@@ -28,31 +27,6 @@ from eks_secure.k8s.kyverno import (
 
 APP = "payments-api"
 NS = "payments"
-VARIABLE = re.compile(r"^\{\{\s*(.*?)\s*\}\}$")
-
-
-def _value(expression: Any, pod: dict[str, Any]) -> Any:
-    if not isinstance(expression, str):
-        return expression
-    match = VARIABLE.match(expression)
-    if not match:
-        return expression
-    return jmespath.search(match.group(1), {"request": {"object": pod}})
-
-
-def _holds(condition: dict[str, Any], pod: dict[str, Any]) -> bool:
-    key = _value(condition["key"], pod)
-    value = condition["value"]
-    operator = condition["operator"]
-    if operator == "Equals":
-        return bool(key == value)
-    if operator == "NotEquals":
-        return bool(key != value)
-    if operator == "GreaterThan":
-        return bool(key > value)
-    if operator == "AnyIn":
-        return any(k in value for k in (key if isinstance(key, list) else [key]))
-    raise AssertionError(f"unsupported operator {operator}")
 
 
 def _rule(spec: dict[str, Any], name: str) -> dict[str, Any]:

@@ -12,38 +12,12 @@ from aws_cdk import aws_eks_v2 as eks
 from constructs import Construct
 
 from eks_secure import rules
+from eks_secure.cluster.addon_versions import ADDON_NAMES, ADDON_VERSIONS, table_problems
 from eks_secure.cluster.jsii_types import as_icluster
-from eks_secure.config.model import SUPPORTED_KUBERNETES_VERSIONS, require_supported_version
+from eks_secure.config.model import require_supported_version
 
-ADDON_VERSIONS: Mapping[str, Mapping[str, str]] = {
-    "1.34": {
-        "vpc-cni": "v1.20.4-eksbuild.1",
-        "coredns": "v1.12.3-eksbuild.1",
-        "kube-proxy": "v1.34.0-eksbuild.2",
-        "eks-pod-identity-agent": "v1.3.9-eksbuild.3",
-    },
-    "1.33": {
-        "vpc-cni": "v1.20.4-eksbuild.1",
-        "coredns": "v1.12.1-eksbuild.2",
-        "kube-proxy": "v1.33.3-eksbuild.4",
-        "eks-pod-identity-agent": "v1.3.9-eksbuild.3",
-    },
-    "1.32": {
-        "vpc-cni": "v1.20.4-eksbuild.1",
-        "coredns": "v1.11.4-eksbuild.2",
-        "kube-proxy": "v1.32.6-eksbuild.8",
-        "eks-pod-identity-agent": "v1.3.9-eksbuild.3",
-    },
-}
-"""Add-on versions pinned per Kubernetes version. Check them at deploy time with
-``aws eks describe-addon-versions --kubernetes-version <v>`` (docs/deploy-time-checks.md) and
-override single ones with the ``addon_versions`` config key."""
-
-if set(ADDON_VERSIONS) != set(SUPPORTED_KUBERNETES_VERSIONS):  # pragma: no cover - import check
-    raise RuntimeError("ADDON_VERSIONS must pin add-ons for every supported Kubernetes version")
-
-ADDON_NAMES: tuple[str, ...] = ("vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent")
-"""Install order of the managed add-ons (the names of :data:`eks_secure.rules.MANAGED_ADDONS`)."""
+if table_problems(ADDON_VERSIONS):  # pragma: no cover - import check
+    raise RuntimeError(f"ADDON_VERSIONS: {table_problems(ADDON_VERSIONS)}")
 if set(ADDON_NAMES) != set(rules.MANAGED_ADDONS):  # pragma: no cover - import check
     raise RuntimeError("ADDON_NAMES and rules.MANAGED_ADDONS must list the same add-ons")
 

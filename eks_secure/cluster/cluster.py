@@ -14,6 +14,7 @@ from aws_cdk import aws_eks_v2 as eks
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
 from aws_cdk.lambda_layer_kubectl_v34 import KubectlV34Layer
 from constructs import Construct, IConstruct, IDependable
 
@@ -35,7 +36,7 @@ from eks_secure.egress.spec import ClusterOptions
 from eks_secure.errors import ConfigError
 from eks_secure.k8s.baseline import BaselineChart
 from eks_secure.nag import acknowledge, acknowledge_managed_policies
-from eks_secure.network.vpc import SecureVpc
+from eks_secure.network.vpc import SecureVpc, allow_cloudwatch_logs
 
 if TYPE_CHECKING:  # pragma: no cover
     from eks_secure.cluster.kyverno import KyvernoInstall
@@ -101,6 +102,9 @@ class SecureCluster(Construct):
         vpc-cni settings). Default: ``ClusterOptions()`` (VPC CNI, no taints).
     :param kyverno: chart source, version and image mirror of the cluster's policy engine,
         installed on first use (:meth:`policy_engine`). Default: ``KyvernoSettings()``.
+    :param log_retention_days: retention of the control-plane log group
+        ``/aws/eks/<cluster>/cluster``, created KMS-encrypted before the cluster (EKS would
+        otherwise create it unencrypted, never expiring). Default: 365.
     """
 
     def __init__(
@@ -122,9 +126,13 @@ class SecureCluster(Construct):
         managed_namespaces: Sequence[str] = (),
         options: ClusterOptions | None = None,
         kyverno: KyvernoSettings | None = None,
+        log_retention_days: int = 365,
     ) -> None:
         super().__init__(scope, id)
         rules.raise_problems(rules.cluster_name(cluster_name, "SecureCluster.cluster_name"))
+        rules.raise_problems(
+            rules.log_retention_days(log_retention_days, "SecureCluster.log_retention_days")
+        )
         require_supported_version(kubernetes_version, "SecureCluster.kubernetes_version")
         if not isinstance(network, SecureVpc):
             raise ConfigError(
@@ -181,6 +189,10 @@ class SecureCluster(Construct):
         )
         """KMS key encrypting Kubernetes secrets (rotation on)."""
 
+        self.log_key, self.control_plane_logs = _control_plane_logs(
+            self, cluster_name, log_retention_days
+        )
+
         self.kubectl_security_group = ec2.SecurityGroup(
             self,
             "KubectlHandlerSecurityGroup",
@@ -225,6 +237,8 @@ class SecureCluster(Construct):
         _guard_deployment(self.stack, cluster_name, self.cluster)
         cfn_cluster = self.cluster.node.default_child
         assert isinstance(cfn_cluster, eks.CfnCluster)
+        # EKS writes into the group it finds; created first, it has our retention and key
+        cfn_cluster.add_dependency(self.control_plane_logs)
         cfn_cluster.add_property_override(
             "ResourcesVpcConfig.ControlPlaneEgressMode", CONTROL_PLANE_EGRESS_MODE
         )
@@ -499,6 +513,45 @@ class SecureCluster(Construct):
         self.charts[id] = chart
         self.manifests[id] = manifest
         return manifest
+
+
+def control_plane_log_group_name(cluster_name: str) -> str:
+    """The log group EKS writes the control-plane logs of ``cluster_name`` to."""
+    return f"/aws/eks/{cluster_name}/cluster"
+
+
+def _control_plane_logs(
+    scope: Construct, cluster_name: str, retention_days: int
+) -> tuple[kms.Key, logs.CfnLogGroup]:
+    """The control-plane log group (retention, KMS) and its key, created before the cluster.
+
+    The group is kept when the stack is deleted (audit evidence) but removed when its own
+    creation is rolled back (``RetainExceptOnCreate``), so a failed first deploy can be retried.
+    """
+    stack = cdk.Stack.of(scope)
+    name = control_plane_log_group_name(cluster_name)
+    key = kms.Key(
+        scope,
+        "ControlPlaneLogKey",
+        enable_key_rotation=True,
+        description=f"Encryption of the control-plane logs of EKS cluster {cluster_name}",
+        removal_policy=cdk.RemovalPolicy.RETAIN,
+    )
+    allow_cloudwatch_logs(
+        key,
+        f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:{name}",
+        sid="ControlPlaneLogGroupOnly",
+    )
+    group = logs.CfnLogGroup(
+        scope,
+        "ControlPlaneLogs",
+        log_group_name=name,
+        retention_in_days=retention_days,
+        kms_key_id=key.key_arn,
+    )
+    group.apply_removal_policy(cdk.RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE)
+    group.node.add_dependency(key)
+    return key, group
 
 
 _EFFECTS = {

@@ -40,6 +40,10 @@ WILDCARD_REASONS: dict[str, str] = {
     "ManageThisClustersKeys": "only keys tagged with this cluster's eks-secure:cluster tag.",
     "LogGroups": "only this cluster's control-plane log group and the stack's own log groups "
     "(including those of the stack's Lambda functions).",
+    "AuditTrailAndItsBucket": "cloudtrail:* and s3:* only on the trail <cluster>-audit and the "
+    "bucket <cluster>-audit-<account> (and its objects) of the optional audit trail; the stack "
+    "creates, configures and deletes both and nothing else of either service.",
+    "AuditTrailDescribe": "cloudtrail:DescribeTrails takes no resource ARN (read-only).",
     "LogGroupsRead": "DescribeLogGroups, CreateLogDelivery and DeleteLogDelivery take no "
     "resource ARN.",
     "KubectlHandler": "only Lambda functions named <cluster>-* (explicit names set by "
@@ -129,6 +133,8 @@ class ClusterCreatorRole(Construct):
     :param deployer_principals: who may run ``cdk deploy`` for the cluster stack.
     :param break_glass_principals: who may assume the break-glass role (MFA always required);
         default: the account, so IAM policies in the account decide who.
+    :param audit_trail: the cluster stack creates the CloudTrail trail ``<cluster>-audit`` and its
+        bucket (statement ``AuditTrailAndItsBucket``). Default: False.
     """
 
     def __init__(
@@ -140,6 +146,7 @@ class ClusterCreatorRole(Construct):
         cluster_stack_name: str,
         deployer_principals: Sequence[iam.IPrincipal],
         break_glass_principals: Sequence[iam.IPrincipal] = (),
+        audit_trail: bool = False,
     ) -> None:
         super().__init__(scope, id)
         if not deployer_principals:
@@ -162,6 +169,8 @@ class ClusterCreatorRole(Construct):
         )
         """Role CloudFormation acts as when it deploys the cluster stack."""
         creator_statements = _creator_statements(stack, cluster_name, cluster_stack_name)
+        if audit_trail:
+            creator_statements += audit_trail_statements(stack, cluster_name)
         creator_policy = iam.Policy(
             self, "CreatorPolicy", document=iam.PolicyDocument(statements=creator_statements)
         )
@@ -207,6 +216,38 @@ class ClusterCreatorRole(Construct):
             max_session_duration=cdk.Duration.hours(1),
         )
         """Emergency admin: MFA-only trust, one-hour sessions, explicit cluster-admin entry."""
+
+
+def audit_trail_name(cluster_name: str) -> str:
+    """Name of the optional CloudTrail trail of ``cluster_name``."""
+    return f"{cluster_name}-audit"
+
+
+def audit_bucket_name(cluster_name: str, account: str) -> str:
+    """Name of the trail's bucket: unique per account, at most 59 characters."""
+    return f"{cluster_name}-audit-{account}"
+
+
+def audit_trail_statements(stack: cdk.Stack, cluster_name: str) -> list[iam.PolicyStatement]:
+    """What the creator role needs for the optional trail: that trail and that bucket only, plus
+    ``cloudtrail:DescribeTrails``, which takes no resource ARN."""
+    arn = f"arn:{stack.partition}"
+    bucket = f"{arn}:s3:::{audit_bucket_name(cluster_name, stack.account)}"
+    describe = iam.PolicyStatement(
+        sid="AuditTrailDescribe", actions=["cloudtrail:DescribeTrails"], resources=["*"]
+    )
+    return [
+        describe,
+        iam.PolicyStatement(
+            sid="AuditTrailAndItsBucket",
+            actions=["cloudtrail:*", "s3:*"],
+            resources=[
+                f"{arn}:cloudtrail:{stack.region}:{stack.account}:trail/{audit_trail_name(cluster_name)}",
+                bucket,
+                f"{bucket}/*",
+            ],
+        ),
+    ]
 
 
 def _creator_statements(

@@ -302,6 +302,59 @@ class KyvernoSettings(ConfigModel):
         return _entries(value, "namespace")
 
 
+class LoadBalancerSettings(ConfigModel):
+    """Kyverno policy on ``Service`` objects of type LoadBalancer (seed 001)."""
+
+    internal_only: Bool = True
+    """Make every LoadBalancer Service internal (scheme annotation ``internal`` added when none
+    is set) and reject internet-facing ones outside :attr:`internet_facing_namespaces`; an
+    internet-facing one always needs ``spec.loadBalancerSourceRanges`` (never ``0.0.0.0/0``).
+    ``false`` installs no policy."""
+    internet_facing_namespaces: tuple[Label, ...] = ()
+    """Namespaces whose Services may ask for an internet-facing load balancer (with source
+    ranges). Default: none. The VPC has no public subnet, so such a load balancer also needs
+    subnets outside eks-secure."""
+
+    @model_validator(mode="after")
+    def _namespaces(self) -> LoadBalancerSettings:
+        check(
+            rules.internet_facing_namespaces(
+                self.internet_facing_namespaces, self.internal_only, "internet_facing_namespaces"
+            )
+        )
+        return self
+
+
+class IsolationSettings(ConfigModel):
+    """Controls that isolate nodes, pods and load balancers, usable with every pattern."""
+
+    load_balancers: LoadBalancerSettings = LoadBalancerSettings()
+    """Internal-only Service load balancers (on by default)."""
+
+
+class AuditSettings(ConfigModel):
+    """Control-plane audit logs and an optional CloudTrail trail (seed 003)."""
+
+    control_plane_log_retention_days: Int = 365
+    """Retention of the control-plane log group ``/aws/eks/<cluster>/cluster`` (all five log
+    types, audit included), which eks-secure creates KMS-encrypted before the cluster: one of
+    the periods CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400,
+    545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)."""
+    cloudtrail: Bool = False
+    """Create a multi-region CloudTrail trail ``<cluster>-audit`` (KMS-encrypted, log file
+    validation on) with its own bucket (TLS only, public access blocked). For accounts without
+    an organization or account trail; leave ``false`` when one exists (a second trail costs
+    money and adds nothing)."""
+    cloudtrail_retention_days: Int = Field(default=365, ge=1, le=3653)
+    """Days the trail's bucket keeps log files before they expire."""
+
+    @field_validator("control_plane_log_retention_days")
+    @classmethod
+    def _retention(cls, value: int) -> int:
+        check(rules.log_retention_days(value, ""))
+        return value
+
+
 class AppConfig(ConfigModel):
     """One tenant application that needs a fixed upstream source IP (the keys every pattern
     reads; a pattern adds its own, see :func:`deployment_model`)."""
@@ -460,6 +513,10 @@ class DeploymentConfig(ConfigModel):
     kyverno: KyvernoSettings = KyvernoSettings()
     """Kyverno chart and images, and the namespaces the app isolation policies trust (patterns
     with a node group per app; accepted and ignored by ``base``)."""
+    isolation: IsolationSettings = IsolationSettings()
+    """Isolation controls every pattern can use (load balancers, ...)."""
+    audit: AuditSettings = AuditSettings()
+    """Control-plane log retention and the optional CloudTrail trail."""
 
     # -- field rules (cross-field ones read earlier fields from info.data, and defer) ---------
 

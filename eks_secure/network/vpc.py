@@ -246,28 +246,14 @@ class SecureVpc(Construct):
             description=f"{self._name_prefix} VPC flow log encryption",
         )
         stack = cdk.Stack.of(self)
-        key.add_to_resource_policy(
-            iam.PolicyStatement(
-                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-                actions=[
-                    "kms:Encrypt*",
-                    "kms:Decrypt*",
-                    "kms:ReEncrypt*",
-                    "kms:GenerateDataKey*",
-                    "kms:Describe*",
-                ],
-                resources=["*"],
-                conditions={
-                    "ArnLike": {
-                        "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
-                            service="logs",
-                            resource="log-group",
-                            resource_name="*",
-                            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-                        )
-                    }
-                },
-            )
+        allow_cloudwatch_logs(
+            key,
+            stack.format_arn(
+                service="logs",
+                resource="log-group",
+                resource_name="*",
+                arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+            ),
         )
         return key
 
@@ -378,3 +364,24 @@ class SecureVpc(Construct):
     def route_tables_for(subnets: Sequence[ec2.ISubnet]) -> list[ec2.IRouteTable]:
         """The route table of each subnet, in order."""
         return [s.route_table for s in subnets]
+
+
+def allow_cloudwatch_logs(key: kms.Key, log_group_arn: str, *, sid: str | None = None) -> None:
+    """Let CloudWatch Logs of the key's region use ``key`` for the log groups ``log_group_arn``
+    matches (``kms:EncryptionContext:aws:logs:arn``, wildcards allowed)."""
+    stack = cdk.Stack.of(key)
+    key.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid=sid,
+            principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+            actions=[
+                "kms:Encrypt*",
+                "kms:Decrypt*",
+                "kms:ReEncrypt*",
+                "kms:GenerateDataKey*",
+                "kms:Describe*",
+            ],
+            resources=["*"],
+            conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": log_group_arn}},
+        )
+    )

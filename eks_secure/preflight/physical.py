@@ -32,6 +32,8 @@ NAME_PROPERTIES: dict[str, tuple[str | None, int]] = {
     "AWS::Logs::LogGroup": ("LogGroupName", 512),
     "AWS::CloudFormation::Stack": (None, 128),
     "AWS::EKS::Cluster": ("Name", 100),
+    "AWS::CloudTrail::Trail": ("TrailName", 128),
+    "AWS::S3::Bucket": ("BucketName", 63),
 }
 """Resource types whose name CloudFormation generates when absent: (name property, max length)."""
 
@@ -192,6 +194,10 @@ def arn_of(stack: Stack, logical_id: str) -> str | None:
         return ref_value(stack, logical_id)
     if rtype == "AWS::EKS::Cluster":
         return f"{prefix}:eks:{regional}:cluster/{name_of(stack, logical_id)}"
+    if rtype == "AWS::CloudTrail::Trail":
+        return f"{prefix}:cloudtrail:{regional}:trail/{name_of(stack, logical_id)}"
+    if rtype == "AWS::S3::Bucket":
+        return f"{prefix}:s3:::{(name_of(stack, logical_id) or '').lower()}"
     if rtype == "AWS::EKS::Nodegroup":
         return f"{prefix}:eks:{regional}:nodegroup/{ref_value(stack, logical_id)}/{uuid}"
     if rtype == "AWS::EKS::Addon":
