@@ -47,6 +47,7 @@ from eks_secure.egress.contract import Tenant, check_tenants
 from eks_secure.egress.pattern import EgressPattern
 from eks_secure.egress.spec import EgressSpec
 from eks_secure.errors import ConfigError
+from eks_secure.isolation.construct import build_isolation
 from eks_secure.network.planner import NetworkPlan
 from eks_secure.network.vpc import SecureVpc
 
@@ -234,6 +235,10 @@ class EksSecureDeployment(cdk.Stack):
             self.egress = egress.build(
                 self, "Egress", cluster=self.secure_cluster, tenants=checked, nested=nested
             )
+        self.isolation = build_isolation(
+            self, "Isolation", cluster=self.secure_cluster, settings=settings, tenants=checked
+        )
+        """The isolation features' constructs (construct ``Isolation``), if any is on."""
         for key, value in (
             *sorted(dict(settings.tags).items()),
             (CLUSTER_TAG, settings.cluster_name),

@@ -10,7 +10,7 @@ import os
 
 import pytest
 from helm import SKIP_REASON, Helm, charts_available, helm_binary
-from synth import Synth, synth
+from synth import Synth, synth, synth_example
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
@@ -31,6 +31,12 @@ def subnet_per_app() -> Synth:
 def private_nat() -> Synth:
     """Pattern 2 from ``examples/private-nat.yaml`` (three apps in two NAT groups)."""
     return synth("private-nat")
+
+
+@pytest.fixture(scope="session")
+def isolation_pods() -> Synth:
+    """Pattern 1 with the isolation features on, from ``examples/isolation-pods.yaml``."""
+    return synth_example("isolation-pods")
 
 
 @pytest.fixture(scope="session")

@@ -302,6 +302,80 @@ class KyvernoSettings(ConfigModel):
         return _entries(value, "namespace")
 
 
+class HostProtectionSettings(ConfigModel):
+    """``isolation.host_protection``: Calico in policy-only mode on the VPC CNI, with a
+    ``GlobalNetworkPolicy`` in its own tier that denies every pod SSH (22) and kubelet (10250) on
+    every node, its own included, and the instance metadata service, and passes everything else
+    to the ``NetworkPolicy`` objects. Default: off (leave the key out).
+
+    Not for a pattern that replaces the VPC CNI (Cilium enforces the equivalent).
+    """
+
+    chart_repository: HelmRepository | None = None
+    """Helm repository of the ``tigera-operator`` chart, an ``https://`` or ``oci://`` URL.
+    Default: ECR in the deployment's account and region,
+    ``oci://<account>.dkr.ecr.<region>.<url suffix>/eks-secure/tigera-operator``."""
+    chart_version: SemVer = "3.30.3"
+    """Pinned chart version without the leading ``v`` (the chart's own is ``v3.30.3``, Calico
+    v3.30.3, operator v1.38.6)."""
+    image_registry: ImageRegistry | None = None
+    """Mirror root the operator and Calico images are pulled from, laid out by upstream
+    registry (``<root>/quay/calico/node:v3.30.3``). Default: the deployment's own ECR,
+    ``<account>.dkr.ecr.<region>.<url suffix>/eks-secure``."""
+    exempt_namespaces: tuple[Label, ...] = ()
+    """Namespaces whose pods may still reach the nodes' kubelet, SSH and IMDS (e.g. a metrics
+    agent's), each once, none an app's. Host-network pods are never affected. Default: none."""
+
+
+class PodSecurityGroupsSettings(ConfigModel):
+    """``isolation.pod_security_groups``: security groups for pods. The vpc-cni gets
+    ``ENABLE_POD_ENI`` (a trunk ENI per node) and each app an EC2 security group, attached to its
+    pods' branch ENIs by a ``SecurityGroupPolicy``, that allows only the app's destinations and
+    ports, plus DNS to the cluster security group. Every node group must use Nitro instance
+    types that support trunk ENIs (no ``t`` family). Default: off (leave the key out)."""
+
+    apps: tuple[AppName, ...] = ()
+    """Apps whose pods get a security group, each once, each an app of ``apps``. Default: every
+    app."""
+
+    @field_validator("apps")
+    @classmethod
+    def _apps(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return _entries(value, "app")
+
+
+class CustomNetworkingSettings(ConfigModel):
+    """``isolation.custom_networking``: pods in dedicated pod subnets, one per AZ, through an
+    ``ENIConfig`` per AZ and ``AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG``, so the node security groups no
+    longer apply to pods; max-pods of every node group is lowered accordingly. Default: off
+    (leave the key out)."""
+
+    pod_subnet_prefix: SubnetPrefix = 22
+    """Prefix length of each AZ's pod subnet."""
+    secondary_cidr: Cidr | None = None
+    """Carve the pod subnets from this additional VPC CIDR block (e.g. from 100.64.0.0/10),
+    outside ``vpc_cidr`` and every on-prem CIDR. Default: from ``vpc_cidr``."""
+    max_pods: Int | None = Field(default=None, ge=1, le=737)
+    """Pods per node. Default: computed from the instance type's ENI limits for the families
+    eks-secure knows (``m``, ``c``, ``r``, generation 5 or later); required for others."""
+
+
+class IsolationSettings(ConfigModel):
+    """Node and pod isolation features (every pattern), each off unless its key is given."""
+
+    host_protection: HostProtectionSettings | None = None
+    """Block pods from their nodes' kubelet, SSH and IMDS (Calico policy-only mode)."""
+    pod_security_groups: PodSecurityGroupsSettings | None = None
+    """A least-privilege security group per app on its pods' branch ENIs."""
+    custom_networking: CustomNetworkingSettings | None = None
+    """Pods in dedicated pod subnets through per-AZ ENIConfigs."""
+
+    @field_validator("host_protection", "pod_security_groups", "custom_networking", mode="before")
+    @classmethod
+    def _empty_section(cls, value: object) -> object:
+        return {} if value is None else value
+
+
 class AppConfig(ConfigModel):
     """One tenant application that needs a fixed upstream source IP (the keys every pattern
     reads; a pattern adds its own, see :func:`deployment_model`)."""
@@ -460,6 +534,9 @@ class DeploymentConfig(ConfigModel):
     kyverno: KyvernoSettings = KyvernoSettings()
     """Kyverno chart and images, and the namespaces the app isolation policies trust (patterns
     with a node group per app; accepted and ignored by ``base``)."""
+    isolation: IsolationSettings = IsolationSettings()
+    """Node and pod isolation features (host protection, security groups for pods, custom
+    networking), each off unless its key is given."""
 
     # -- field rules (cross-field ones read earlier fields from info.data, and defer) ---------
 
@@ -709,6 +786,52 @@ class DeploymentConfig(ConfigModel):
         )
         return value
 
+    @field_validator("isolation")
+    @classmethod
+    def _isolation(cls, value: IsolationSettings, info: ValidationInfo) -> IsolationSettings:
+        apps = info.data.get("apps", ())
+        hosts = value.host_protection
+        if hosts is not None:
+            owners = {a.namespace: a.name for a in reversed(apps)}
+            defer(
+                info,
+                rules.exempt_namespaces(
+                    hosts.exempt_namespaces, owners, "isolation.host_protection.exempt_namespaces"
+                ),
+            )
+        groups = value.pod_security_groups
+        if groups is not None:
+            field = "isolation.pod_security_groups.apps"
+            if "apps" in info.data:
+                names = [a.name for a in apps]
+                apps_given = groups.apps
+                defer(
+                    info,
+                    rules.known_names(
+                        apps_given, names, lambda n: f"{field}[{apps_given.index(n)}]", "app"
+                    ),
+                )
+            if "system_nodes" in info.data:
+                for where, size in _node_sizes(info):
+                    for i, itype in enumerate(size.instance_types):
+                        defer(
+                            info,
+                            rules.trunk_eni_instance_type(itype, f"{where}.instance_types[{i}]"),
+                        )
+        network = value.custom_networking
+        if network is not None and network.secondary_cidr is not None:
+            vpc = info.data.get("vpc_cidr")
+            defer(
+                info,
+                rules.secondary_cidr(
+                    ipaddress.IPv4Network(network.secondary_cidr),
+                    ipaddress.IPv4Network(vpc) if vpc else None,
+                    [ipaddress.IPv4Network(c) for c in info.data.get("on_prem_cidrs", ())],
+                    "isolation.custom_networking.secondary_cidr",
+                ),
+            )
+        return value
+
     # -- derived views ------------------------------------------------------------------------
 
     @property
@@ -778,6 +901,17 @@ def _spec_of(info: ValidationInfo) -> type[EgressSpec] | None:
 
     pattern = info.data.get("pattern")
     return spec_class(pattern) if pattern is not None else None
+
+
+def _node_sizes(info: ValidationInfo) -> list[tuple[str, NodeGroupSize]]:
+    """Every node group's size with its config path: the system nodes and each app's own
+    (``apps[i].nodes`` of patterns with a node group per app)."""
+    sizes = [("system_nodes", info.data["system_nodes"])]
+    for i, app in enumerate(info.data.get("apps", ())):
+        nodes = getattr(app, "nodes", None)
+        if isinstance(nodes, NodeGroupSize):
+            sizes.append((f"apps[{i}].nodes", nodes))
+    return sizes
 
 
 def _break_glass(info: ValidationInfo) -> str | None:

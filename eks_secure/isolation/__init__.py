@@ -1,0 +1,14 @@
+"""Node and pod isolation features usable with every egress pattern (issue 12, second half).
+
+* :mod:`~eks_secure.isolation.host_protection`: pods cannot reach their node's kubelet (10250),
+  SSH (22) or the instance metadata service, through Calico in policy-only mode on top of the VPC
+  CNI (a ``GlobalNetworkPolicy`` in its own tier) or, on a Cilium cluster, a
+  ``CiliumClusterwideNetworkPolicy``.
+* :mod:`~eks_secure.isolation.pod_security_groups`: a security group per app attached to its pods'
+  branch ENIs through a ``SecurityGroupPolicy``.
+* :mod:`~eks_secure.isolation.custom_networking`: pods in dedicated pod subnets through one
+  ``ENIConfig`` per AZ, so node security groups no longer apply to pods.
+
+The builders of the three modules are pure Python (no CDK); the CDK side is
+:mod:`eks_secure.isolation.construct`.
+"""
