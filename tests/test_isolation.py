@@ -310,3 +310,56 @@ def test_example_turns_pod_enis_on_and_ships_the_policies(isolation_pods: Synth)
         "payments-api",
     ]
     assert "AmazonEKSVPCResourceController" in json.dumps(isolation_pods.cluster_template)
+
+
+# -- custom networking (building blocks) -----------------------------------------------------------
+
+
+@requires_crd_schemas
+def test_eni_configs_match_their_crd_schema_one_per_az() -> None:
+    from eks_secure.isolation.custom_networking import eni_configs
+
+    configs = eni_configs(
+        {"eu-west-1b": "subnet-0bbbbbbbbbbbbbbbb", "eu-west-1a": "subnet-0aaaaaaaaaaaaaaaa"},
+        ["sg-0123456789abcdef0"],
+    )
+    assert [c["metadata"]["name"] for c in configs] == ["eu-west-1a", "eu-west-1b"]
+    assert configs[0]["spec"] == {
+        "subnet": "subnet-0aaaaaaaaaaaaaaaa",
+        "securityGroups": ["sg-0123456789abcdef0"],
+    }
+    for config in configs:
+        assert validate_manifest(config, "1.34") == []
+
+
+@pytest.mark.parametrize(
+    ("itype", "pod_eni", "expected"),
+    [
+        ("m5.large", False, 20),  # 29 without custom networking: one ENI fewer
+        ("m7i.xlarge", False, 44),
+        ("r7i.4xlarge", False, 205),
+        ("m7i.large", True, 11),  # the trunk ENI takes another slot
+    ],
+)
+def test_max_pods_leave_the_primary_eni_out(itype: str, pod_eni: bool, expected: int) -> None:
+    from eks_secure.isolation.custom_networking import max_pods
+
+    assert max_pods(itype, pod_eni=pod_eni) == expected
+
+
+@pytest.mark.parametrize("itype", ["t3.large", "m4.large", "m7i.metal-48xl", "x2idn.large"])
+def test_max_pods_of_unknown_types_is_an_error(itype: str) -> None:
+    from eks_secure.isolation.custom_networking import max_pods
+
+    with pytest.raises(ConfigError, match="max_pods"):
+        max_pods(itype, field="apps[0].nodes.instance_types[0]")
+
+
+def test_custom_networking_is_refused_where_pods_leave_unsnatted() -> None:
+    from eks_secure.isolation.custom_networking import pattern_problems
+
+    (problem,) = pattern_problems(
+        {"AWS_VPC_K8S_CNI_EXTERNALSNAT": "true"}, "private-nat", "isolation.custom_networking"
+    )
+    assert "private-nat" in problem.problem
+    assert pattern_problems({}, "subnet-per-app", "isolation.custom_networking") == []

@@ -344,22 +344,6 @@ class PodSecurityGroupsSettings(ConfigModel):
         return _entries(value, "app")
 
 
-class CustomNetworkingSettings(ConfigModel):
-    """``isolation.custom_networking``: pods in dedicated pod subnets, one per AZ, through an
-    ``ENIConfig`` per AZ and ``AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG``, so the node security groups no
-    longer apply to pods; max-pods of every node group is lowered accordingly. Default: off
-    (leave the key out)."""
-
-    pod_subnet_prefix: SubnetPrefix = 22
-    """Prefix length of each AZ's pod subnet."""
-    secondary_cidr: Cidr | None = None
-    """Carve the pod subnets from this additional VPC CIDR block (e.g. from 100.64.0.0/10),
-    outside ``vpc_cidr`` and every on-prem CIDR. Default: from ``vpc_cidr``."""
-    max_pods: Int | None = Field(default=None, ge=1, le=737)
-    """Pods per node. Default: computed from the instance type's ENI limits for the families
-    eks-secure knows (``m``, ``c``, ``r``, generation 5 or later); required for others."""
-
-
 class IsolationSettings(ConfigModel):
     """Node and pod isolation features (every pattern), each off unless its key is given."""
 
@@ -367,10 +351,8 @@ class IsolationSettings(ConfigModel):
     """Block pods from their nodes' kubelet, SSH and IMDS (Calico policy-only mode)."""
     pod_security_groups: PodSecurityGroupsSettings | None = None
     """A least-privilege security group per app on its pods' branch ENIs."""
-    custom_networking: CustomNetworkingSettings | None = None
-    """Pods in dedicated pod subnets through per-AZ ENIConfigs."""
 
-    @field_validator("host_protection", "pod_security_groups", "custom_networking", mode="before")
+    @field_validator("host_protection", "pod_security_groups", mode="before")
     @classmethod
     def _empty_section(cls, value: object) -> object:
         return {} if value is None else value
@@ -535,8 +517,8 @@ class DeploymentConfig(ConfigModel):
     """Kyverno chart and images, and the namespaces the app isolation policies trust (patterns
     with a node group per app; accepted and ignored by ``base``)."""
     isolation: IsolationSettings = IsolationSettings()
-    """Node and pod isolation features (host protection, security groups for pods, custom
-    networking), each off unless its key is given."""
+    """Node and pod isolation features (host protection, security groups for pods), each off
+    unless its key is given."""
 
     # -- field rules (cross-field ones read earlier fields from info.data, and defer) ---------
 
@@ -818,18 +800,6 @@ class DeploymentConfig(ConfigModel):
                             info,
                             rules.trunk_eni_instance_type(itype, f"{where}.instance_types[{i}]"),
                         )
-        network = value.custom_networking
-        if network is not None and network.secondary_cidr is not None:
-            vpc = info.data.get("vpc_cidr")
-            defer(
-                info,
-                rules.secondary_cidr(
-                    ipaddress.IPv4Network(network.secondary_cidr),
-                    ipaddress.IPv4Network(vpc) if vpc else None,
-                    [ipaddress.IPv4Network(c) for c in info.data.get("on_prem_cidrs", ())],
-                    "isolation.custom_networking.secondary_cidr",
-                ),
-            )
         return value
 
     # -- derived views ------------------------------------------------------------------------

@@ -7,7 +7,8 @@
 * :mod:`~eks_secure.isolation.pod_security_groups`: a security group per app attached to its pods'
   branch ENIs through a ``SecurityGroupPolicy``.
 * :mod:`~eks_secure.isolation.custom_networking`: pods in dedicated pod subnets through one
-  ``ENIConfig`` per AZ, so node security groups no longer apply to pods.
+  ``ENIConfig`` per AZ, so node security groups no longer apply to pods (pure building blocks
+  only; not yet a config key).
 
 The builders of the three modules are pure Python (no CDK); the CDK side is
 :mod:`eks_secure.isolation.construct`.

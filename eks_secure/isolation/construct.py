@@ -275,7 +275,6 @@ def build_isolation(
         for section in (
             isolation.host_protection,
             isolation.pod_security_groups,
-            isolation.custom_networking,
         )
     ):
         return None
