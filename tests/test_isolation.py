@@ -7,8 +7,9 @@ import json
 from typing import Any
 
 import pytest
-from manifest_validation import requires_crd_schemas, validate_manifest
+from manifest_validation import requires_crd_schemas, validate_all, validate_manifest
 from synth import Synth, load_example
+from template_checks import cfn_lint_findings
 
 from eks_secure.config.loader import parse_config
 from eks_secure.errors import ConfigError
@@ -196,6 +197,17 @@ def test_example_ships_the_tier_and_policy_after_calico(isolation_pods: Synth) -
 def test_example_synthesizes_nag_clean(isolation_pods: Synth) -> None:
     assert isolation_pods.synth_error is None, isolation_pods.synth_error
     assert isolation_pods.nag_errors() == []
+
+
+def test_example_cfn_lint_has_no_errors_in_any_template(isolation_pods: Synth) -> None:
+    for name, template in isolation_pods.templates.items():
+        assert cfn_lint_findings(template, isolation_pods.config.region) == [], name
+
+
+@requires_crd_schemas
+def test_example_manifests_validate(isolation_pods: Synth) -> None:
+    for chart in ("HostProtectionPolicy", "PodSecurityGroupPolicies"):
+        assert validate_all(isolation_pods.manifests[chart], "1.34") == {}, chart
 
 
 # -- security groups for pods --------------------------------------------------------------------
