@@ -48,6 +48,7 @@ from eks_secure.egress.pattern import EgressPattern
 from eks_secure.egress.spec import EgressSpec
 from eks_secure.errors import ConfigError
 from eks_secure.isolation.audit import AuditTrail
+from eks_secure.isolation.construct import build_isolation
 from eks_secure.isolation.load_balancers import LoadBalancerPolicy
 from eks_secure.network.planner import NetworkPlan
 from eks_secure.network.vpc import SecureVpc
@@ -257,6 +258,10 @@ class EksSecureDeployment(cdk.Stack):
             self.egress = egress.build(
                 self, "Egress", cluster=self.secure_cluster, tenants=checked, nested=nested
             )
+        self.isolation = build_isolation(
+            self, "Isolation", cluster=self.secure_cluster, settings=settings, tenants=checked
+        )
+        """The isolation features' constructs (construct ``Isolation``), if any is on."""
         for key, value in (
             *sorted(dict(settings.tags).items()),
             (CLUSTER_TAG, settings.cluster_name),

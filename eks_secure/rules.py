@@ -970,3 +970,69 @@ def log_retention_days(days: int, field: str) -> Problems:
             f"use one of {allowed} (days)",
         )
     ]
+
+
+# -- node and pod isolation (config section ``isolation``) ------------------------------------
+
+_INSTANCE_FAMILY = re.compile(r"^(?P<series>[a-z]+)(?P<gen>\d+)(?P<options>[a-z-]*)\.[a-z0-9]+$")
+TRUNK_ENI_MIN_GENERATION = 5
+"""Oldest instance generation (Nitro) eks-secure accepts for security groups for pods."""
+TRUNK_ENI_EXCEPTIONS: tuple[str, ...] = ("a1",)
+"""Older-generation families that are Nitro-based and support trunk ENIs."""
+
+
+def trunk_eni_instance_type(instance_type: str, field: str) -> Problems:
+    """An instance type that can hold a trunk ENI (security groups for pods).
+
+    EKS documents security groups for pods on most Nitro-based families and on no ``t``
+    family instance; the exact list is the VPC resource controller's limits table (``IsTrunking
+    Compatible``). Checked offline: ``t`` families and pre-Nitro generations (below
+    :data:`TRUNK_ENI_MIN_GENERATION`, except :data:`TRUNK_ENI_EXCEPTIONS`) are rejected.
+    """
+    match = _INSTANCE_FAMILY.match(instance_type)
+    if match is None:
+        return []  # the instance type's own rule reports it
+    family = f"{match.group('series')}{match.group('gen')}"
+    pre_nitro = int(match.group("gen")) < TRUNK_ENI_MIN_GENERATION
+    if match.group("series") == "t" or (pre_nitro and family not in TRUNK_ENI_EXCEPTIONS):
+        return [
+            ConfigError(
+                field,
+                f"{instance_type} cannot hold a trunk ENI, so its pods cannot get security "
+                "groups (t families and pre-Nitro generations are not supported)",
+                "use a Nitro instance type of generation 5 or later, e.g. m7i.large or m7g.large",
+            )
+        ]
+    return []
+
+
+def exempt_namespaces(
+    namespaces: Sequence[str], app_namespaces: Mapping[str, str], field: str
+) -> Problems:
+    """Namespaces exempt from host protection: each once and none an app's (ns -> app)."""
+    problems = no_duplicates(namespaces, field, "namespace")
+    problems += [
+        ConfigError(
+            f"{field}[{i}]",
+            f"'{namespace}' is the namespace of app {app_namespaces[namespace]}; its pods would "
+            "reach the nodes' kubelet, SSH and IMDS",
+            "exempt only platform namespaces that need the kubelet (e.g. a metrics agent's)",
+        )
+        for i, namespace in enumerate(namespaces)
+        if namespace in app_namespaces
+    ]
+    return problems
+
+
+def host_protection_cni(vpc_cni: bool, pattern: str, field: str) -> Problems:
+    """Calico policy-only mode needs the VPC CNI; a Cilium cluster uses Cilium's own policy."""
+    if vpc_cni:
+        return []
+    return [
+        ConfigError(
+            field,
+            f"pattern {pattern} replaces the VPC CNI, and Calico's policy-only mode runs on it",
+            "leave host_protection out: the pattern's CNI enforces the equivalent "
+            "(eks_secure.isolation.host_protection.cilium_host_firewall_policy)",
+        )
+    ]

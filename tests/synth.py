@@ -188,7 +188,8 @@ def synth(pattern: str) -> Synth:
 
 @functools.cache
 def synth_example(name: str) -> Synth:
-    """The deployment of ``examples/<name>.yaml`` (pattern from the file), synthesized once."""
+    """The deployment of ``patterns/examples/<name>.yaml`` (its own pattern key and lock),
+    synthesized once: examples that are not a pattern's reference config."""
     path = EXAMPLES / f"{name}.yaml"
     data: dict[str, Any] = yaml.safe_load(path.read_text())
     return synth_config(data, lock=read_lock(lock_path(path)))

@@ -41,7 +41,7 @@ from eks_secure.helm.images import ChartImage, check_digests, merge, registry_re
 from eks_secure.helm.release import HelmRelease, HookCounts
 from eks_secure.helm.source import ChartSource, chart_source
 from eks_secure.k8s.release_fence import ReleaseFenceChart, WebhookServer
-from eks_secure.registry.ecr import default_mirror
+from eks_secure.registry.ecr import configured_mirror
 from eks_secure.registry.mirror import ImageMirror
 
 CHART = "kyverno"
@@ -162,12 +162,9 @@ class KyvernoInstall(Construct):
         digests = check_digests(
             KYVERNO_IMAGES, dict(settings.image_digests), "kyverno.image_digests"
         )
-        mirror = default_mirror(cdk.Stack.of(scope))
-        if settings.image_registry:
-            try:
-                mirror = ImageMirror(root=settings.image_registry)
-            except ConfigError as exc:
-                raise ConfigError("kyverno.image_registry", exc.problem, exc.fix) from None
+        mirror = configured_mirror(
+            cdk.Stack.of(scope), settings.image_registry, "kyverno.image_registry"
+        )
         if source is None:
             source = chart_source(settings.chart_repository, settings.chart_version)
         source.check(CHART, "kyverno")

@@ -325,11 +325,63 @@ class LoadBalancerSettings(ConfigModel):
         return self
 
 
+class HostProtectionSettings(ConfigModel):
+    """``isolation.host_protection``: Calico in policy-only mode on the VPC CNI, with a
+    ``GlobalNetworkPolicy`` in its own tier that denies every pod SSH (22) and kubelet (10250) on
+    every node, its own included, and the instance metadata service, and passes everything else
+    to the ``NetworkPolicy`` objects. Default: off (leave the key out).
+
+    Not for a pattern that replaces the VPC CNI (Cilium enforces the equivalent).
+    """
+
+    chart_repository: HelmRepository | None = None
+    """Helm repository of the ``tigera-operator`` chart, an ``https://`` or ``oci://`` URL.
+    Default: ECR in the deployment's account and region,
+    ``oci://<account>.dkr.ecr.<region>.<url suffix>/eks-secure/tigera-operator``."""
+    chart_version: SemVer = "3.30.3"
+    """Pinned chart version without the leading ``v`` (the chart's own is ``v3.30.3``, Calico
+    v3.30.3, operator v1.38.6)."""
+    image_registry: ImageRegistry | None = None
+    """Mirror root the operator and Calico images are pulled from, laid out by upstream
+    registry (``<root>/quay/calico/node:v3.30.3``). Default: the deployment's own ECR,
+    ``<account>.dkr.ecr.<region>.<url suffix>/eks-secure``."""
+    exempt_namespaces: tuple[Label, ...] = ()
+    """Namespaces whose pods may still reach the nodes' kubelet, SSH and IMDS (e.g. a metrics
+    agent's), each once, none an app's. Host-network pods are never affected. Default: none."""
+
+
+class PodSecurityGroupsSettings(ConfigModel):
+    """``isolation.pod_security_groups``: security groups for pods. The vpc-cni gets
+    ``ENABLE_POD_ENI`` (a trunk ENI per node) and each app an EC2 security group, attached to its
+    pods' branch ENIs by a ``SecurityGroupPolicy``, that allows only the app's destinations and
+    ports, plus DNS to the cluster security group. Every node group must use Nitro instance
+    types that support trunk ENIs (no ``t`` family). Default: off (leave the key out)."""
+
+    apps: tuple[AppName, ...] = ()
+    """Apps whose pods get a security group, each once, each an app of ``apps``. Default: every
+    app."""
+
+    @field_validator("apps")
+    @classmethod
+    def _apps(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return _entries(value, "app")
+
+
 class IsolationSettings(ConfigModel):
-    """Controls that isolate nodes, pods and load balancers, usable with every pattern."""
+    """Isolation controls every pattern can use: internal-only load balancers (on by default),
+    host protection and security groups for pods (each off unless its key is given)."""
 
     load_balancers: LoadBalancerSettings = LoadBalancerSettings()
     """Internal-only Service load balancers (on by default)."""
+    host_protection: HostProtectionSettings | None = None
+    """Block pods from their nodes' kubelet, SSH and IMDS (Calico policy-only mode)."""
+    pod_security_groups: PodSecurityGroupsSettings | None = None
+    """A least-privilege security group per app on its pods' branch ENIs."""
+
+    @field_validator("host_protection", "pod_security_groups", mode="before")
+    @classmethod
+    def _empty_section(cls, value: object) -> object:
+        return {} if value is None else value
 
 
 class AuditSettings(ConfigModel):
@@ -514,7 +566,8 @@ class DeploymentConfig(ConfigModel):
     """Kyverno chart and images, and the namespaces the app isolation policies trust (patterns
     with a node group per app; accepted and ignored by ``base``)."""
     isolation: IsolationSettings = IsolationSettings()
-    """Isolation controls every pattern can use (load balancers, ...)."""
+    """Isolation controls every pattern can use: internal-only load balancers (on by default),
+    host protection and security groups for pods (each off unless its key is given)."""
     audit: AuditSettings = AuditSettings()
     """Control-plane log retention and the optional CloudTrail trail."""
 
@@ -766,6 +819,40 @@ class DeploymentConfig(ConfigModel):
         )
         return value
 
+    @field_validator("isolation")
+    @classmethod
+    def _isolation(cls, value: IsolationSettings, info: ValidationInfo) -> IsolationSettings:
+        apps = info.data.get("apps", ())
+        hosts = value.host_protection
+        if hosts is not None:
+            owners = {a.namespace: a.name for a in reversed(apps)}
+            defer(
+                info,
+                rules.exempt_namespaces(
+                    hosts.exempt_namespaces, owners, "isolation.host_protection.exempt_namespaces"
+                ),
+            )
+        groups = value.pod_security_groups
+        if groups is not None:
+            field = "isolation.pod_security_groups.apps"
+            if "apps" in info.data:
+                names = [a.name for a in apps]
+                apps_given = groups.apps
+                defer(
+                    info,
+                    rules.known_names(
+                        apps_given, names, lambda n: f"{field}[{apps_given.index(n)}]", "app"
+                    ),
+                )
+            if "system_nodes" in info.data:
+                for where, size in _node_sizes(info):
+                    for i, itype in enumerate(size.instance_types):
+                        defer(
+                            info,
+                            rules.trunk_eni_instance_type(itype, f"{where}.instance_types[{i}]"),
+                        )
+        return value
+
     # -- derived views ------------------------------------------------------------------------
 
     @property
@@ -835,6 +922,17 @@ def _spec_of(info: ValidationInfo) -> type[EgressSpec] | None:
 
     pattern = info.data.get("pattern")
     return spec_class(pattern) if pattern is not None else None
+
+
+def _node_sizes(info: ValidationInfo) -> list[tuple[str, NodeGroupSize]]:
+    """Every node group's size with its config path: the system nodes and each app's own
+    (``apps[i].nodes`` of patterns with a node group per app)."""
+    sizes = [("system_nodes", info.data["system_nodes"])]
+    for i, app in enumerate(info.data.get("apps", ())):
+        nodes = getattr(app, "nodes", None)
+        if isinstance(nodes, NodeGroupSize):
+            sizes.append((f"apps[{i}].nodes", nodes))
+    return sizes
 
 
 def _break_glass(info: ValidationInfo) -> str | None:
