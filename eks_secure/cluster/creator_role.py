@@ -316,6 +316,14 @@ def _creator_statements(
                 }
             },
         ),
+        # EKS Pod Identity associations (pattern cilium: the Cilium operator's ENI rights) pass
+        # a stack role to the EKS pods service.
+        iam.PolicyStatement(
+            sid="PassStackRolesToPodIdentity",
+            actions=["iam:PassRole"],
+            resources=[stack_roles],
+            conditions={"StringEquals": {"iam:PassedToService": "pods.eks.amazonaws.com"}},
+        ),
         iam.PolicyStatement(
             sid="PassSelfToNestedStacks",
             actions=["iam:PassRole"],
