@@ -29,6 +29,8 @@ WILDCARD_REASONS: dict[str, str] = {
     "this cluster's eks-secure:cluster tag.",
     "StackRoles": "roles under this cluster's IAM path (every role of the cluster stack); "
     "instance profiles are named by EKS.",
+    "PassStackRolesToPodIdentity": "only roles under this cluster's IAM path, only to EKS Pod "
+    "Identity (the Cilium operator's role in pattern cilium).",
     "PassStackRolesToServices": "only roles under this cluster's IAM path, only to EKS/EC2/"
     "Lambda/flow logs.",
     "CreateThisCluster": "eks:CreateCluster takes no resource ARN; the request must carry this "

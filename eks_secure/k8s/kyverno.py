@@ -84,9 +84,7 @@ def isolation_conditions(app: str, label: str = APP_LABEL) -> list[dict[str, Any
             "value": app,
         },
         {
-            "key": (
-                f"{{{{ request.object.spec.tolerations[?key=='{label}'].value || `[]` }}}}"
-            ),
+            "key": (f"{{{{ request.object.spec.tolerations[?key=='{label}'].value || `[]` }}}}"),
             "operator": "AnyIn",
             "value": [app],
         },

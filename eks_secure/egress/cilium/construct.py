@@ -227,7 +227,7 @@ class EgressGroupGateways(Construct):
         """The group's gateway subnets, one per AZ (on-prem routes to the TGW/VGW)."""
         self.nodegroups: list[HardenedNodegroup] = []
         """One gateway node group per gateway zone, in zone order."""
-        for index, zone in self.zones:
+        for index, _zone in self.zones:
             nodes = cluster.add_nodegroup(
                 f"Gateway{plan.subnets[index].az_position + 1}",
                 scope=self.container,
@@ -255,7 +255,9 @@ class EgressGroupGateways(Construct):
                     tags=[
                         cdk.CfnTag(key=EGRESS_ENI_TAG, value="true"),
                         cdk.CfnTag(key=GROUP_LABEL, value=group),
-                        cdk.CfnTag(key="Name", value=f"{cluster.cluster_name}-egress-{group}-{zone}"),
+                        cdk.CfnTag(
+                            key="Name", value=f"{cluster.cluster_name}-egress-{group}-{zone}"
+                        ),
                     ],
                 )
             )
@@ -317,7 +319,7 @@ def egress_policy_spec(
 def label_policy_spec(group: str, namespaces: Sequence[str]) -> dict[str, Any]:
     """Kyverno spec making the group label unforgeable: set in the group's namespaces, refused
     elsewhere and refused with another value inside."""
-    label = f"request.object.metadata.labels.\"{GROUP_LABEL}\""
+    label = f'request.object.metadata.labels."{GROUP_LABEL}"'
     pods: dict[str, Any] = {"any": [{"resources": {"kinds": ["Pod"]}}]}
     inside: dict[str, Any] = {
         "any": [{"resources": {"kinds": ["Pod"], "namespaces": list(namespaces)}}]
@@ -350,7 +352,11 @@ def label_policy_spec(group: str, namespaces: Sequence[str]) -> dict[str, Any]:
                     "deny": {
                         "conditions": {
                             "any": [
-                                {"key": f"{{{{ {label} || '' }}}}", "operator": "Equals", "value": group}
+                                {
+                                    "key": f"{{{{ {label} || '' }}}}",
+                                    "operator": "Equals",
+                                    "value": group,
+                                }
                             ]
                         }
                     },
@@ -437,7 +443,9 @@ class CiliumEgressGateway(EgressPattern):
             )
         )
         self.operator_role.add_to_policy(
-            iam.PolicyStatement(sid="CiliumEniIpam", actions=list(OPERATOR_ACTIONS), resources=["*"])
+            iam.PolicyStatement(
+                sid="CiliumEniIpam", actions=list(OPERATOR_ACTIONS), resources=["*"]
+            )
         )
         acknowledge(
             self.operator_role,
