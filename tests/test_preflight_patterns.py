@@ -36,7 +36,14 @@ def _open(problem: Problem) -> bool:
     "fixture",
     [
         pytest.param(name, marks=pytest.mark.xdist_group(name.replace("_", "-")))
-        for name in ("base", "subnet_per_app", "private_nat", "isolation_pods")
+        for name in (
+            "base",
+            "subnet_per_app",
+            "private_nat",
+            "cilium",
+            "isolation_pods",
+            "isolation",
+        )
     ],
 )
 def test_reference_pattern_passes_preflight(fixture: str, request: pytest.FixtureRequest) -> None:

@@ -29,6 +29,8 @@ WILDCARD_REASONS: dict[str, str] = {
     "this cluster's eks-secure:cluster tag.",
     "StackRoles": "roles under this cluster's IAM path (every role of the cluster stack); "
     "instance profiles are named by EKS.",
+    "PassStackRolesToPodIdentity": "only roles under this cluster's IAM path, only to EKS Pod "
+    "Identity (the Cilium operator's role in pattern cilium).",
     "PassStackRolesToServices": "only roles under this cluster's IAM path, only to EKS/EC2/"
     "Lambda/flow logs.",
     "CreateThisCluster": "eks:CreateCluster takes no resource ARN; the request must carry this "
@@ -356,6 +358,14 @@ def _creator_statements(
                     ]
                 }
             },
+        ),
+        # EKS Pod Identity associations (pattern cilium: the Cilium operator's ENI rights) pass
+        # a stack role to the EKS pods service.
+        iam.PolicyStatement(
+            sid="PassStackRolesToPodIdentity",
+            actions=["iam:PassRole"],
+            resources=[stack_roles],
+            conditions={"StringEquals": {"iam:PassedToService": "pods.eks.amazonaws.com"}},
         ),
         iam.PolicyStatement(
             sid="PassSelfToNestedStacks",

@@ -16,16 +16,18 @@ Every install through it gets the same guarantees, checked at synthesis:
   the chart's hooks; ``timeout x waits + HANDLER_OVERHEAD_SECONDS`` must fit in the Lambda's
   timeout, or the Lambda is killed mid-``helm``: no reply reaches CloudFormation, the release is
   left ``pending-*``, and fail-closed webhooks may stay behind.
-* **Atomic and waiting.** ``wait`` and ``atomic`` are always on: Helm waits until the release's
-  Deployments, StatefulSets, Jobs... are ready; a failed install is uninstalled and a failed
-  upgrade rolled back, inside the same handler run, so CloudFormation sees a clean failure and
-  rolls back its own side. (Helm 4 calls ``--atomic`` ``--rollback-on-failure`` and still accepts
-  the old flag, which the handler passes.)
+* **Atomic and waiting.** ``wait`` and ``atomic`` are on by default: Helm waits until the
+  release's Deployments, StatefulSets, Jobs... are ready; a failed install is uninstalled and a
+  failed upgrade rolled back, inside the same handler run, so CloudFormation sees a clean failure
+  and rolls back its own side. (Helm 4 calls ``--atomic`` ``--rollback-on-failure`` and still
+  accepts the old flag, which the handler passes.) A CNI installed before any node exists
+  (``before_nodes``) turns both off: its pods cannot be scheduled until the node groups it
+  precedes exist, and ``--atomic`` would turn ``--wait`` back on.
 * **A bounded CloudFormation wait.** The custom resource gets ``ServiceTimeout``
   (:data:`SERVICE_TIMEOUT_SECONDS`), so a handler that dies fails the stack in minutes instead
   of CloudFormation's default hour.
 * **Ordering.** The release depends on the system node group and every managed add-on (its pods
-  need nodes, DNS and the CNI).
+  need nodes, DNS and the CNI), unless ``before_nodes`` (the CNI itself).
 """
 
 from __future__ import annotations
@@ -193,6 +195,9 @@ class HelmRelease(Construct):
     :param timeout: Helm ``--timeout``. Default: the longest whole minute that fits.
     :param create_namespace: let Helm create ``namespace`` if it is missing. Default: true.
     :param skip_crds: install without the chart's ``crds/`` directory. Default: false.
+    :param before_nodes: the release is a node prerequisite (a CNI): no dependency on the system
+        nodes and add-ons, and Helm neither waits nor rolls back (see the module doc). Default:
+        false.
     :param field: config path or prop name used in error messages.
     """
 
@@ -213,6 +218,7 @@ class HelmRelease(Construct):
         timeout: cdk.Duration | None = None,
         create_namespace: bool = True,
         skip_crds: bool = False,
+        before_nodes: bool = False,
         field: str = "HelmRelease",
     ) -> None:
         # Validate before the construct joins the tree: a rejected release leaves no node.
@@ -272,13 +278,14 @@ class HelmRelease(Construct):
             namespace=namespace,
             create_namespace=create_namespace,
             skip_crds=skip_crds,
-            wait=True,
-            atomic=True,
+            wait=not before_nodes,
+            atomic=not before_nodes,
             timeout=self.timeout,
             values=self.values,
             **location,
         )
         """The ``Custom::AWSCDK-EKS-HelmChart`` of the release."""
-        self.chart.node.add_dependency(cluster.system_nodes.nodegroup)
-        for addon in cluster.addons.addons.values():
-            self.chart.node.add_dependency(addon)
+        if not before_nodes:
+            self.chart.node.add_dependency(cluster.system_nodes.nodegroup)
+            for addon in cluster.addons.addons.values():
+                self.chart.node.add_dependency(addon)

@@ -70,29 +70,28 @@ def tolerates_app(app: str) -> str:
     )
 
 
-def isolation_conditions(app: str) -> list[dict[str, Any]]:
-    """Deny conditions (any) for a pod outside app ``app``'s namespace."""
+def isolation_conditions(app: str, label: str = APP_LABEL) -> list[dict[str, Any]]:
+    """Deny conditions (any) for a pod outside app ``app``'s namespace: it selects nodes
+    labelled ``label=app``, tolerates their taint ``label=app`` or tolerates every taint."""
     affinity = (
         "request.object.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution"
-        f".nodeSelectorTerms[].matchExpressions[?key=='{APP_LABEL}'][].values[]"
+        f".nodeSelectorTerms[].matchExpressions[?key=='{label}'][].values[]"
     )
     return [
         {
-            "key": f"{{{{ request.object.spec.nodeSelector.\"{APP_LABEL}\" || '' }}}}",
+            "key": f"{{{{ request.object.spec.nodeSelector.\"{label}\" || '' }}}}",
             "operator": "Equals",
             "value": app,
         },
         {
-            "key": (
-                f"{{{{ request.object.spec.tolerations[?key=='{APP_LABEL}'].value || `[]` }}}}"
-            ),
+            "key": (f"{{{{ request.object.spec.tolerations[?key=='{label}'].value || `[]` }}}}"),
             "operator": "AnyIn",
             "value": [app],
         },
         {
             "key": (
                 "{{ request.object.spec.tolerations[?operator=='Exists' && "
-                f"(!key || key=='{APP_LABEL}')] | length(@) }}}}"
+                f"(!key || key=='{label}')] | length(@) }}}}"
             ),
             "operator": "GreaterThan",
             "value": 0,

@@ -9,6 +9,9 @@ Per managed node group (``AWS::EKS::Nodegroup``) and subnet:
   type can attach (``ENIs x IPv4 per ENI``, from the VPC CNI's own limits table pinned in
   ``data/eni_limits.json``); with ``ENABLE_PREFIX_DELEGATION`` on, every secondary slot is a /28
   (16 addresses) instead. The largest of the group's instance types counts;
+* a node group whose pods take no address of its own subnets (a CNI allocating pod IPs from
+  other subnets, e.g. Cilium's gateway nodes) says so in its metadata,
+  ``{"eks-secure:addresses-per-node": N}``, and counts ``N`` per node;
 * other ENIs in the subnet: one per distinct security-group set of each in-VPC Lambda function
   placed there (Hyperplane ENIs).
 
@@ -30,6 +33,8 @@ from eks_secure.preflight.report import Problem, Report
 
 CHECK = "capacity"
 SURGE_PER_SUBNET = 2
+ADDRESSES_METADATA = "eks-secure:addresses-per-node"
+"""Nodegroup metadata overriding the addresses each node takes of its subnet."""
 PREFIX_SIZE = 16
 
 
@@ -111,7 +116,11 @@ def run(assembly: Assembly, report: Report) -> None:
         surge = max(SURGE_PER_SUBNET, math.ceil(unavailable / len(subnets)))
         nodes = math.ceil(max_size / len(subnets)) + surge
         types = [render(t) for t in props.get("InstanceTypes", ["t3.medium"])]
-        per_type = {t: addresses_per_node(t, prefix) for t in types}
+        declared = resource.get("Metadata", {}).get(ADDRESSES_METADATA)
+        per_type = {
+            t: int(declared) if declared is not None else addresses_per_node(t, prefix)
+            for t in types
+        }
         unknown = [t for t, n in per_type.items() if n is None]
         if unknown:
             report.notes.append(
