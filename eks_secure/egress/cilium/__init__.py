@@ -335,6 +335,10 @@ class CiliumEgress(EgressSpec):
             ),
         )
 
+    def egress_point(self, tenant: Tenant) -> tuple[str, str] | None:
+        """The app's egress group in the gateway pool."""
+        return (GATEWAY_POOL, self.egress_group_of(tenant.name))
+
     def cluster_options(self) -> ClusterOptions:
         """No VPC CNI and no kube-proxy; every node starts tainted until its agent runs."""
         return ClusterOptions(vpc_cni=False, node_taints=(AGENT_NOT_READY_TAINT,))
