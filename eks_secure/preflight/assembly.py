@@ -479,6 +479,23 @@ def _asset_files(assembly: Assembly) -> dict[str, Path]:
     return files
 
 
+def asset_buckets(assembly: Assembly, env: Env) -> list[str]:
+    """The buckets the assembly's file assets are published to, as deployed in ``env``."""
+    buckets: dict[str, None] = {}
+    for artifact in assembly.manifest.get("artifacts", {}).values():
+        if artifact.get("type") != "cdk:asset-manifest":
+            continue
+        manifest_file = assembly.directory / str(artifact.get("properties", {}).get("file", ""))
+        if not manifest_file.is_file():
+            continue
+        for asset in json.loads(manifest_file.read_text()).get("files", {}).values():
+            for destination in asset.get("destinations", {}).values():
+                name = str(destination.get("bucketName", ""))
+                if name:
+                    buckets.setdefault(_placeholders(name, env), None)
+    return list(buckets)
+
+
 def _nested_template(assembly: Assembly, resource: dict[str, Any]) -> Path | None:
     """The local template of a nested stack resource.
 
