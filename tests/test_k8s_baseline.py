@@ -24,6 +24,13 @@ from eks_secure.k8s import (
     ip_block,
     synth_manifests,
 )
+from eks_secure.k8s.baseline import (
+    AGGREGATE_TO_APP_TEAM,
+    AGGREGATE_TO_VIEW,
+    APP_TEAM_ROLE,
+    APP_TEAM_WRITE_ROLE,
+    rbac_allows,
+)
 
 pytestmark = pytest.mark.xdist_group("k8s")
 
@@ -327,3 +334,55 @@ def test_unknown_fields_walk() -> None:
 
 def test_snapshot(manifests: list[Manifest], snapshot: Any) -> None:
     assert manifests == snapshot
+
+
+def _team_rules(objs: list[Manifest]) -> list[tuple[str, list[str], list[str]]]:
+    """The write rules aggregated into the app-team role from the chart's own ClusterRoles."""
+    roles = {o["metadata"]["name"]: o for o in _of_kind(objs, "ClusterRole")}
+    selectors = [
+        s["matchLabels"] for s in roles[APP_TEAM_ROLE]["aggregationRule"]["clusterRoleSelectors"]
+    ]
+    assert selectors == [{AGGREGATE_TO_VIEW: "true"}, {AGGREGATE_TO_APP_TEAM: "true"}]
+    rules = []
+    for role in roles.values():
+        labels = role["metadata"].get("labels", {})
+        if any(all(labels.get(k) == v for k, v in sel.items()) for sel in selectors):
+            for rule in role.get("rules", []):
+                for group in rule["apiGroups"]:
+                    rules.append((group, rule["resources"], rule["verbs"]))
+    assert roles[APP_TEAM_WRITE_ROLE]["metadata"]["labels"][AGGREGATE_TO_APP_TEAM] == "true"
+    return rules
+
+
+@pytest.mark.parametrize(
+    ("verb", "group", "resource", "allowed"),
+    [
+        ("create", "apps", "deployments", True),
+        ("patch", "", "configmaps", True),
+        ("create", "networking.k8s.io", "ingresses", True),
+        ("delete", "networking.k8s.io", "networkpolicies", False),
+        ("patch", "networking.k8s.io", "networkpolicies", False),
+        ("create", "networking.k8s.io", "networkpolicies", False),
+        ("delete", "", "resourcequotas", False),
+        ("update", "", "limitranges", False),
+        ("create", "rbac.authorization.k8s.io", "rolebindings", False),
+        ("delete", "kyverno.io", "policies", False),
+        ("impersonate", "", "serviceaccounts", False),
+    ],
+)
+def test_app_team_cannot_remove_its_fence(
+    manifests: list[Manifest], verb: str, group: str, resource: str, allowed: bool
+) -> None:
+    # the view roles aggregated in are read-only (Kubernetes' bootstrap policy), so the write
+    # rules eks-secure ships decide every non-read verb
+    assert rbac_allows(_team_rules(manifests), verb, group, resource) is allowed
+
+
+def test_default_service_account_does_not_automount_tokens(manifests: list[Manifest]) -> None:
+    accounts = {
+        o["metadata"]["namespace"]: o
+        for o in _of_kind(manifests, "ServiceAccount")
+        if o["metadata"]["name"] == "default"
+    }
+    assert sorted(accounts) == sorted(MANAGED)
+    assert all(a["automountServiceAccountToken"] is False for a in accounts.values())

@@ -304,3 +304,18 @@ def test_bad_kyverno_settings_name_the_field(
         KyvernoInstall(cluster, "Rejected", cluster=cluster, settings=settings)
     assert info.value.field == field
     assert len(cluster.node.find_all()) == before
+
+
+def test_exempt_namespaces_are_the_listed_ones(rendered: list[dict[str, Any]]) -> None:
+    """The namespaces the rendered Kyverno config skips are exactly KYVERNO_EXEMPT_NAMESPACES."""
+    import re
+
+    from eks_secure.k8s.kyverno import KYVERNO_EXEMPT_NAMESPACES
+
+    (config,) = [
+        o
+        for o in rendered
+        if o.get("kind") == "ConfigMap" and "resourceFilters" in o.get("data", {})
+    ]
+    skipped = set(re.findall(r"\[\*/?\*?,([a-z0-9-]+),\*\]", config["data"]["resourceFilters"]))
+    assert skipped == set(KYVERNO_EXEMPT_NAMESPACES), config["data"]["resourceFilters"]

@@ -15,7 +15,12 @@ from constructs import Construct
 
 from eks_secure.config.model import ExistingVpc, OnPremRoute, VpnGateway
 from eks_secure.errors import ConfigError
-from eks_secure.network.endpoints import DEFAULT_INTERFACE_ENDPOINT_SERVICES, endpoint_id
+from eks_secure.network.endpoints import (
+    DEFAULT_INTERFACE_ENDPOINT_SERVICES,
+    ENDPOINT_POLICY_SERVICES,
+    S3_BUCKET_GRANTS,
+    endpoint_id,
+)
 from eks_secure.network.onprem import cidr_id
 from eks_secure.network.planner import NetworkPlan, PoolRequest, SlotRequest, plan_network
 from eks_secure.network.vpc import EXISTING_ENDPOINTS_WARNING, SecureVpc
@@ -324,6 +329,71 @@ def test_interface_endpoints(tgw: Built) -> None:
         for p in (c.node.path for c in tgw.network.node.find_all())
         if "/PrivateEndpoints/" in p
     }
+
+
+def _arns(value: Any) -> Any:
+    """``Fn::Join`` of strings and ``AWS::Partition`` as text (partition ``aws``)."""
+    if isinstance(value, dict) and "Fn::Join" in value:
+        sep, parts = value["Fn::Join"]
+        return sep.join("aws" if p == {"Ref": "AWS::Partition"} else p for p in parts)
+    if isinstance(value, dict):
+        return {k: _arns(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_arns(v) for v in value]
+    return value
+
+
+def _policy(endpoint: dict[str, Any]) -> list[dict[str, Any]]:
+    doc = endpoint["Properties"].get("PolicyDocument")
+    return [] if doc is None else list(_arns(doc)["Statement"])
+
+
+def test_interface_endpoint_policies_admit_this_account_only(tgw: Built) -> None:
+    endpoints = tgw.template.find_resources(
+        "AWS::EC2::VPCEndpoint", {"Properties": {"VpcEndpointType": "Interface"}}
+    )
+    seen = set()
+    for logical_id, endpoint in endpoints.items():
+        service = endpoint["Properties"]["ServiceName"].split(".", 3)[-1]
+        statements = _policy(endpoint)
+        if service not in ENDPOINT_POLICY_SERVICES:
+            # the service accepts only the full-access policy: none is attached
+            assert statements == [], logical_id
+            continue
+        seen.add(service)
+        for statement in statements:
+            assert statement["Effect"] == "Allow" and statement["Principal"] == {"AWS": "*"}
+            (keys,) = statement["Condition"].values()
+            assert keys in ({"aws:PrincipalAccount": ACCOUNT}, {"aws:ResourceAccount": ACCOUNT})
+        if service == "sts":
+            web = [s for s in statements if s["Sid"] == "WebIdentityToThisAccountsRoles"]
+            assert web and web[0]["Action"] == "sts:AssumeRoleWithWebIdentity"
+        else:
+            assert [s["Sid"] for s in statements] == ["ThisAccountsPrincipals"]
+    assert seen == ENDPOINT_POLICY_SERVICES & set(DEFAULT_INTERFACE_ENDPOINT_SERVICES)
+
+
+def test_s3_gateway_policy_lists_the_needed_buckets_only(tgw: Built) -> None:
+    (endpoint,) = tgw.template.find_resources(
+        "AWS::EC2::VPCEndpoint", {"Properties": {"VpcEndpointType": "Gateway"}}
+    ).values()
+    statements = _policy(endpoint)
+    assert [s["Sid"] for s in statements] == [g.sid for g in S3_BUCKET_GRANTS]
+    resources = [
+        r
+        for s in statements
+        for r in ([s["Resource"]] if isinstance(s["Resource"], str) else s["Resource"])
+    ]
+    assert all(r.startswith("arn:") and r.endswith("/*") and "*" not in r[:-2] for r in resources)
+    assert f"arn:aws:s3:::prod-{REGION}-starport-layer-bucket/*" in resources
+    assert f"arn:aws:s3:::cdk-hnb659fds-assets-{ACCOUNT}-{REGION}/*" in resources
+    assert (
+        f"arn:aws:s3:::cloudformation-custom-resource-response-{REGION.replace('-', '')}/*"
+        in resources
+    )
+    # writes only to CloudFormation's reply buckets; no statement allows s3:* or ListBucket
+    writes = [s for s in statements if s["Action"] != "s3:GetObject"]
+    assert [s["Sid"] for s in writes] == ["CloudFormationResponses"]
 
 
 def test_endpoint_service_override(vgw: Built) -> None:

@@ -213,3 +213,40 @@ def test_capacity_system_nodes_raised(
         "12 nodes (max_size 30 over 3 subnets + 2 surge) x 30 addresses per m7i.large"
         in new[0].problem
     )
+
+
+def drop_endpoint_statement(prefix: str, sid: str) -> Callable[[Template], None]:
+    """Remove statement ``sid`` from the policy of the VPC endpoint whose ID starts ``prefix``."""
+
+    def edit(template: Template) -> None:
+        _, endpoint = resource(template, prefix)
+        doc = endpoint["Properties"]["PolicyDocument"]
+        before = len(doc["Statement"])
+        doc["Statement"] = [s for s in doc["Statement"] if s.get("Sid") != sid]
+        assert len(doc["Statement"]) == before - 1, f"{sid} not in {prefix}'s policy"
+
+    return edit
+
+
+def test_network_needed_bucket_removed_from_s3_endpoint_policy(
+    private_nat: Synth, baseline: set[Key], tmp_path: Path
+) -> None:
+    edit = drop_endpoint_statement("NetworkPrivateEndpointsS3Gateway", "EcrImageLayers")
+    new = broken(private_nat, baseline, tmp_path, "Cluster.template.json", edit)
+    assert new and {p.check for p in new} == {"network"}
+    layer = "s3:GetObject on arn:aws:s3:::prod-eu-west-1-starport-layer-bucket/layer"
+    assert all(f"endpoint policy of s3 denies {layer}" in p.problem for p in new)
+    # every node group and the kubectl handler pull image layers
+    assert any("(kubectl handler)" in p.problem for p in new)
+    assert any("(node bootstrap)" in p.problem for p in new)
+    assert new[0].fix.startswith("allow the call in the endpoint's policy")
+
+
+def test_network_irsa_denied_by_sts_endpoint_policy(
+    private_nat: Synth, baseline: set[Key], tmp_path: Path
+) -> None:
+    edit = drop_endpoint_statement("NetworkPrivateEndpointsSts", "WebIdentityToThisAccountsRoles")
+    new = broken(private_nat, baseline, tmp_path, "Cluster.template.json", edit)
+    assert new and all(
+        "endpoint policy of sts denies sts:AssumeRoleWithWebIdentity" in p.problem for p in new
+    )

@@ -426,7 +426,8 @@ class AppConfig(ConfigModel):
     """Destination TCP ports towards on-premises, at least one if the key is given, each once."""
     team_role_arns: tuple[RoleArn, ...] = ()
     """IAM roles of the app's team, each once: access entries with the Kubernetes group
-    ``eks-secure:app:<name>`` and ``AmazonEKSEditPolicy`` in the app's namespace only. EKS allows
+    ``eks-secure:app:<name>`` (bound to ``eks-secure-app-team``, ``edit`` without write access to
+    NetworkPolicies, in the app's namespace) and no EKS access policy. EKS allows
     one entry per principal, so a role already in ``admin_role_arns``, ``viewer_role_arns`` or an
     earlier app is an error."""
 

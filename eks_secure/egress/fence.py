@@ -31,8 +31,11 @@ class AppFence(Construct):
     * the app's ``TenantChart`` (namespace with Pod Security ``restricted``, default-deny, DNS,
       the egress the pattern allows, admin and team RoleBindings, quota and limits), applied as
       manifest ``Tenant<Name>`` in ``container``;
-    * one access entry per role of ``tenant.team_roles``: ``AmazonEKSEditPolicy`` scoped to the
-      app's namespace, Kubernetes group ``eks-secure:app:<name>``.
+    * one access entry per role of ``tenant.team_roles``: Kubernetes group
+      ``eks-secure:app:<name>`` and no EKS access policy. ``AmazonEKSEditPolicy`` would be
+      authorized by EKS alongside RBAC (either allows), and it lets the team delete its
+      NetworkPolicies; the group's RoleBinding to ``eks-secure-app-team`` is the team's only
+      right.
 
     :param cluster: the cluster.
     :param tenant: the app.
@@ -78,7 +81,7 @@ class AppFence(Construct):
         for dependency in depends_on:
             self.manifest.node.add_dependency(dependency)
         self.team_access: list[eks.AccessEntry] = []
-        """Access entries of the app team's roles: ``edit`` in the app's namespace only."""
+        """Access entries of the app team's roles (group only; rights come from RBAC)."""
         for arn in tenant.team_roles:
             entry = eks.AccessEntry(
                 home,
@@ -86,13 +89,8 @@ class AppFence(Construct):
                 cluster=as_icluster(cluster.cluster),
                 principal=arn,
                 access_entry_type=eks.AccessEntryType.STANDARD,
-                access_policies=[
-                    eks.AccessPolicy.from_access_policy_name(
-                        "AmazonEKSEditPolicy",
-                        access_scope_type=eks.AccessScopeType.NAMESPACE,
-                        namespaces=[tenant.namespace],
-                    )
-                ],
+                # no access policy: RBAC only (see the class docstring)
+                access_policies=[],
             )
             cfn = entry.node.default_child
             assert isinstance(cfn, eks.CfnAccessEntry)

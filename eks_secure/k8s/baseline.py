@@ -21,6 +21,72 @@ VIEWERS_BINDING = "eks-secure-viewers-view"
 ADMINS_VIEW_BINDING = "eks-secure-admins-view"
 ADMINS_NAMESPACE_BINDING = "eks-secure-admins"
 
+APP_TEAM_ROLE = "eks-secure-app-team"
+"""ClusterRole app teams get in their namespace: ``edit`` without the fence (see below)."""
+APP_TEAM_WRITE_ROLE = "eks-secure-app-team-write"
+AGGREGATE_TO_APP_TEAM = "eks-secure.io/aggregate-to-app-team"
+AGGREGATE_TO_VIEW = "rbac.authorization.k8s.io/aggregate-to-view"
+_WRITE = ("create", "delete", "deletecollection", "patch", "update")
+
+APP_TEAM_WRITE_RULES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
+    (
+        "",
+        (
+            "pods",
+            "pods/attach",
+            "pods/exec",
+            "pods/portforward",
+            "pods/proxy",
+            "pods/eviction",
+            "replicationcontrollers",
+            "replicationcontrollers/scale",
+            "persistentvolumeclaims",
+            "configmaps",
+            "endpoints",
+            "secrets",
+            "services",
+            "services/proxy",
+            "serviceaccounts",
+        ),
+        _WRITE,
+    ),
+    ("", ("serviceaccounts/token",), ("create",)),
+    (
+        "apps",
+        (
+            "daemonsets",
+            "deployments",
+            "deployments/rollback",
+            "deployments/scale",
+            "replicasets",
+            "replicasets/scale",
+            "statefulsets",
+            "statefulsets/scale",
+        ),
+        _WRITE,
+    ),
+    ("autoscaling", ("horizontalpodautoscalers",), _WRITE),
+    ("batch", ("cronjobs", "jobs"), _WRITE),
+    ("policy", ("poddisruptionbudgets",), _WRITE),
+    ("networking.k8s.io", ("ingresses",), _WRITE),
+    ("coordination.k8s.io", ("leases",), _WRITE),
+)
+"""(API group, resources, verbs) the app team may write: Kubernetes' ``edit`` write rules minus
+``networking.k8s.io/networkpolicies`` (the fence: ``default-deny``, ``allow-dns``,
+``allow-on-prem``, ``allow-egress-*``) and minus impersonating service accounts. Quotas, limit
+ranges, role bindings and Kyverno policies are not writable by ``edit`` either."""
+
+
+def rbac_allows(
+    rules: Sequence[tuple[str, Sequence[str], Sequence[str]]], verb: str, group: str, resource: str
+) -> bool:
+    """Whether RBAC ``rules`` (API group, resources, verbs) allow ``verb`` on ``group/resource``."""
+    return any(
+        g in (group, "*") and (resource in rs or "*" in rs) and (verb in vs or "*" in vs)
+        for g, rs, vs in rules
+    )
+
+
 RESERVED_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
 """Namespaces eks-secure must never create nor lock down (default-deny would break the cluster)."""
 
@@ -69,7 +135,8 @@ def managed_namespace(
     admin_group: str,
     labels: Mapping[str, str] | None = None,
 ) -> k8s.KubeNamespace:
-    """A locked-down namespace: Pod Security ``restricted``, default-deny, DNS, admin binding.
+    """A locked-down namespace: Pod Security ``restricted``, default-deny, DNS, admin binding,
+    and the ``default`` ServiceAccount without token automount.
 
     Everything else a workload in it may reach must be allowed by further NetworkPolicies.
     """
@@ -86,7 +153,22 @@ def managed_namespace(
     policies.default_deny(scope, name)
     policies.allow_dns(scope, name)
     bind_group(scope, name, ADMINS_NAMESPACE_BINDING, admin_group, "admin")
+    no_token_automount(scope, name)
     return ns
+
+
+def no_token_automount(scope: constructs.Construct, namespace: str) -> k8s.KubeServiceAccount:
+    """The namespace's ``default`` ServiceAccount with token automount off.
+
+    Pods that need an API token use their own ServiceAccount or set
+    ``automountServiceAccountToken: true`` in their spec.
+    """
+    return k8s.KubeServiceAccount(
+        scope,
+        f"ServiceAccount:{namespace}:default",
+        metadata=policies.object_meta("default", namespace),
+        automount_service_account_token=False,
+    )
 
 
 def bind_group(
@@ -99,6 +181,37 @@ def bind_group(
         metadata=policies.object_meta(name, namespace),
         role_ref=_cluster_role(cluster_role),
         subjects=[_group(group)],
+    )
+
+
+def app_team_roles(scope: constructs.Construct) -> None:
+    """ClusterRoles ``eks-secure-app-team`` (aggregated) and its write rules.
+
+    ``eks-secure-app-team`` aggregates every ClusterRole labelled
+    ``rbac.authorization.k8s.io/aggregate-to-view`` (read-only, CRDs' view roles included) and
+    every one labelled ``eks-secure.io/aggregate-to-app-team``, of which eks-secure ships
+    ``eks-secure-app-team-write`` (:data:`APP_TEAM_WRITE_RULES`). Teams bound to it in their
+    namespace cannot delete or edit their NetworkPolicies, unlike with ``edit``.
+    """
+    k8s.KubeClusterRole(
+        scope,
+        f"ClusterRole:{APP_TEAM_ROLE}",
+        metadata=policies.object_meta(APP_TEAM_ROLE),
+        aggregation_rule=k8s.AggregationRule(
+            cluster_role_selectors=[
+                k8s.LabelSelector(match_labels={AGGREGATE_TO_VIEW: "true"}),
+                k8s.LabelSelector(match_labels={AGGREGATE_TO_APP_TEAM: "true"}),
+            ]
+        ),
+    )
+    k8s.KubeClusterRole(
+        scope,
+        f"ClusterRole:{APP_TEAM_WRITE_ROLE}",
+        metadata=policies.object_meta(APP_TEAM_WRITE_ROLE, labels={AGGREGATE_TO_APP_TEAM: "true"}),
+        rules=[
+            k8s.PolicyRule(api_groups=[group], resources=list(resources), verbs=list(verbs))
+            for group, resources, verbs in APP_TEAM_WRITE_RULES
+        ],
     )
 
 
@@ -117,7 +230,9 @@ class BaselineChart(cdk8s.Chart):
     ``system:`` groups are refused. ``viewer_group`` gets ClusterRole ``view`` cluster-wide
     (``eks-secure-viewers-view``). ``admin_group`` gets ``view`` cluster-wide
     (``eks-secure-admins-view``) and ClusterRole ``admin`` in each managed namespace through a
-    RoleBinding ``eks-secure-admins``. Cluster-admin power for administrators comes from the EKS
+    RoleBinding ``eks-secure-admins``. App teams are bound (by each tenant chart) to
+    ``eks-secure-app-team`` (:func:`app_team_roles`), defined here once per cluster.
+    Cluster-admin power for administrators comes from the EKS
     access policy ``AmazonEKSClusterAdminPolicy`` on their access entry, which EKS authorizes
     outside Kubernetes RBAC and which is auditable and revocable through the EKS API.
 
@@ -182,6 +297,7 @@ class BaselineChart(cdk8s.Chart):
         for name in self.managed_namespaces:
             managed_namespace(self, name, admin_group=admin_group)
 
+        app_team_roles(self)
         k8s.KubeClusterRoleBinding(
             self,
             f"ClusterRoleBinding:{VIEWERS_BINDING}",

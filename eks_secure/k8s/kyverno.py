@@ -35,6 +35,18 @@ APP_LABEL = "eks-secure.io/app"
 TRUSTED_NAMESPACES: tuple[str, ...] = ("kube-system",)
 """Default namespaces whose pods (node agents) may run on every node."""
 
+KYVERNO_EXEMPT_NAMESPACES: tuple[str, ...] = (
+    "kube-system",
+    "kube-public",
+    "kube-node-lease",
+    "kyverno",
+)
+"""Namespaces no Kyverno policy applies to, whatever the policy says: the chart's default
+``config.resourceFilters`` skip every resource in ``kube-system``, ``kube-public`` and
+``kube-node-lease``, and ``config.excludeKyvernoNamespace: true`` (default) skips the release
+namespace (``kyverno``) in the resource filters and the webhooks. eks-secure keeps the chart's
+defaults; ``tests/test_kyverno_chart.py`` checks this list against the chart's values."""
+
 AUTOGEN_ANNOTATION = "pod-policies.kyverno.io/autogen-controllers"
 
 

@@ -10,7 +10,7 @@ from cdk8s_plus_27 import k8s
 
 from eks_secure.egress.contract import Tenant
 from eks_secure.k8s import policies
-from eks_secure.k8s.baseline import bind_group, managed_namespace
+from eks_secure.k8s.baseline import APP_TEAM_ROLE, bind_group, managed_namespace
 from eks_secure.k8s.kyverno import APP_LABEL
 
 ON_PREM_POLICY = "allow-on-prem"
@@ -18,7 +18,7 @@ APP_BINDING = "eks-secure-app-team"
 
 
 def app_group(app: str) -> str:
-    """Kubernetes group of app ``app``'s team (bound to ``edit`` in its namespace)."""
+    """Kubernetes group of app ``app``'s team (``eks-secure-app-team`` in its namespace)."""
     return f"eks-secure:app:{app}"
 
 
@@ -52,7 +52,9 @@ class TenantChart(cdk8s.Chart):
     """Namespace, RBAC, quota, limits, NetworkPolicies and (optionally) placement policy of an app.
 
     * namespace with Pod Security ``restricted``, default-deny, DNS, admin binding;
-    * RoleBinding of the app team's group ``eks-secure:app:<name>`` to ``edit``;
+    * RoleBinding of the app team's group ``eks-secure:app:<name>`` to ClusterRole
+      ``eks-secure-app-team`` (``edit`` without write access to NetworkPolicies, defined by the
+      baseline chart), so a team cannot remove its own fence;
     * ResourceQuota and LimitRange;
     * NetworkPolicy ``allow-on-prem``: egress to ``egress_cidrs`` on the app's ports only, and
       one NetworkPolicy per ``pod_egress`` entry;
@@ -84,7 +86,7 @@ class TenantChart(cdk8s.Chart):
         super().__init__(scope, id, disable_resource_name_hashes=True)
         ns = tenant.namespace
         managed_namespace(self, ns, admin_group=admin_group, labels={APP_LABEL: tenant.name})
-        bind_group(self, ns, APP_BINDING, app_group(tenant.name), "edit")
+        bind_group(self, ns, APP_BINDING, app_group(tenant.name), APP_TEAM_ROLE)
         k8s.KubeResourceQuota(
             self,
             f"ResourceQuota:{ns}",

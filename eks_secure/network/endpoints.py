@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import aws_cdk as cdk
 import jsii
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from eks_secure.errors import ConfigError
@@ -55,6 +58,106 @@ _AWS_SERVICE_CONSTANTS: dict[str, str] = {
 }
 """Short service name -> ``ec2.InterfaceVpcEndpointAwsService`` constant."""
 
+ENDPOINT_POLICY_SERVICES: frozenset[str] = frozenset(
+    {
+        "ecr.api",
+        "ecr.dkr",
+        "ec2",
+        "sts",
+        "eks",
+        "logs",
+        "elasticloadbalancing",
+        "autoscaling",
+        "ssm",
+        "kms",
+        "lambda",
+    }
+)
+"""Interface endpoint services that accept an endpoint policy (see docs/security-posture.md).
+
+Each has an "endpoint policy" section in its service's PrivateLink documentation; EKS accepts
+one since February 2025 (awsdocs/amazon-eks-user-guide#873). A service that does not accepts
+only the full-access policy and fails the endpoint's creation otherwise ("only supports the
+full-access endpoint policy"), so a service not in this set (``eks-auth``, ``ssmmessages``,
+``ec2messages``, any user-added one) gets none: support for these could not be confirmed
+offline (check with ``aws ec2 describe-vpc-endpoint-services``, ``VpcEndpointPolicySupported``).
+"""
+
+
+@dataclass(frozen=True)
+class BucketGrant:
+    """S3 objects the cluster reaches through the gateway endpoint, and why.
+
+    ``buckets`` are bucket names with ``{region}``, ``{region_nodash}`` (``euwest1``),
+    ``{account}`` and ``{qualifier}`` (the CDK bootstrap qualifier) placeholders.
+    ``own_principals``: the calls are signed by principals of this account (the statement
+    carries ``aws:PrincipalAccount``); otherwise they are presigned by the AWS service that
+    owns the bucket or unauthenticated, and only the bucket names scope them.
+    """
+
+    sid: str
+    actions: tuple[str, ...]
+    buckets: tuple[str, ...]
+    own_principals: bool
+    reason: str
+
+
+S3_BUCKET_GRANTS: tuple[BucketGrant, ...] = (
+    BucketGrant(
+        "EcrImageLayers",
+        ("s3:GetObject",),
+        ("prod-{region}-starport-layer-bucket",),
+        False,
+        "ECR image layers (presigned by ECR): AmazonECR/latest/userguide/vpc-endpoints.html"
+        "#ecr-minimum-s3-perms",
+    ),
+    BucketGrant(
+        "CloudFormationResponses",
+        ("s3:PutObject",),
+        (
+            "cloudformation-custom-resource-response-{region_nodash}",
+            "cloudformation-waitcondition-{region}",
+        ),
+        False,
+        "custom resource replies of the in-VPC provider frameworks (presigned by CloudFormation):"
+        " AWSCloudFormation/latest/UserGuide/cfn-vpce-bucketnames.html",
+    ),
+    BucketGrant(
+        "DeploymentAssets",
+        ("s3:GetObject",),
+        ("cdk-{qualifier}-assets-{account}-{region}",),
+        True,
+        "this deployment's CDK file assets: the kubectl handler downloads local Helm charts",
+    ),
+    BucketGrant(
+        "AmazonLinuxRepositories",
+        ("s3:GetObject",),
+        ("al2023-repos-{region}-de612dc2", "al2023-{region}"),
+        False,
+        "dnf/yum repositories of the AL2023 node AMI (unauthenticated):"
+        " linux/al2023/ug/live-patching.html",
+    ),
+    BucketGrant(
+        "SystemsManagerAgent",
+        ("s3:GetObject",),
+        (
+            "aws-ssm-{region}",
+            "amazon-ssm-{region}",
+            "amazon-ssm-packages-{region}",
+            "{region}-birdwatcher-prod",
+            "aws-ssm-distributor-file-{region}",
+            "aws-ssm-document-attachments-{region}",
+            "patch-baseline-snapshot-{region}",
+        ),
+        False,
+        "SSM Agent updates and documents (unauthenticated):"
+        " systems-manager/latest/userguide/ssm-agent-minimum-s3-permissions.html",
+    ),
+)
+"""What the S3 gateway endpoint policy allows: read-only AWS-owned buckets, CloudFormation's
+reply buckets, and this deployment's asset bucket; nothing else (no exfiltration path)."""
+
+
 SERVICE_NAME = re.compile(r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$")
 
 
@@ -89,6 +192,98 @@ def validate_services(services: Sequence[str], field: str = "SecureVpc.endpoint_
         seen.add(endpoint_id(service))
 
 
+def _region_nodash(stack: cdk.Stack) -> str:
+    if cdk.Token.is_unresolved(stack.region):
+        return cdk.Fn.join("", cdk.Fn.split("-", stack.region, 3))
+    return stack.region.replace("-", "")
+
+
+def _qualifier(stack: cdk.Stack) -> str:
+    synthesizer = stack.synthesizer
+    if isinstance(synthesizer, cdk.DefaultStackSynthesizer):
+        return synthesizer.bootstrap_qualifier or cdk.DefaultStackSynthesizer.DEFAULT_QUALIFIER
+    return cdk.DefaultStackSynthesizer.DEFAULT_QUALIFIER
+
+
+def s3_gateway_policy(
+    stack: cdk.Stack, extra_buckets: Sequence[s3.IBucket] = ()
+) -> iam.PolicyDocument:
+    """The S3 gateway endpoint policy: :data:`S3_BUCKET_GRANTS` plus ``extra_buckets``.
+
+    ``extra_buckets`` (buckets of this account the workloads use) are opened for object reads
+    and writes by this account's principals only.
+    """
+    names = {
+        "region": stack.region,
+        "region_nodash": _region_nodash(stack),
+        "account": stack.account,
+        "qualifier": _qualifier(stack),
+    }
+    document = iam.PolicyDocument()
+    for grant in S3_BUCKET_GRANTS:
+        document.add_statements(
+            iam.PolicyStatement(
+                sid=grant.sid,
+                principals=[iam.AnyPrincipal()],
+                actions=list(grant.actions),
+                resources=[
+                    f"arn:{stack.partition}:s3:::{bucket.format(**names)}/*"
+                    for bucket in grant.buckets
+                ],
+                conditions=_own_account(stack) if grant.own_principals else None,
+            )
+        )
+    if extra_buckets:
+        document.add_statements(
+            iam.PolicyStatement(
+                sid="WorkloadBuckets",
+                principals=[iam.AnyPrincipal()],
+                actions=["s3:GetObject", "s3:PutObject", "s3:ListBucket"],
+                resources=[
+                    arn for b in extra_buckets for arn in (b.bucket_arn, b.arn_for_objects("*"))
+                ],
+                conditions=_own_account(stack),
+            )
+        )
+    return document
+
+
+def _own_account(stack: cdk.Stack) -> dict[str, object]:
+    return {"StringEquals": {"aws:PrincipalAccount": stack.account}}
+
+
+def interface_policy_statements(service: str, stack: cdk.Stack) -> list[iam.PolicyStatement]:
+    """The endpoint policy of an interface endpoint (empty: the service accepts none).
+
+    Every action for principals of this account (``aws:PrincipalAccount``), on any resource:
+    nodes pull EKS add-on images from AWS-owned ECR registries, so the resource account cannot
+    be pinned. STS also admits ``AssumeRoleWithWebIdentity`` (IRSA), which is unsigned and so
+    has no principal account, on roles of this account only (``aws:ResourceAccount``).
+    """
+    if service not in ENDPOINT_POLICY_SERVICES:
+        return []
+    statements = [
+        iam.PolicyStatement(
+            sid="ThisAccountsPrincipals",
+            principals=[iam.AnyPrincipal()],
+            actions=["*"],
+            resources=["*"],
+            conditions=_own_account(stack),
+        )
+    ]
+    if service == "sts":
+        statements.append(
+            iam.PolicyStatement(
+                sid="WebIdentityToThisAccountsRoles",
+                principals=[iam.AnyPrincipal()],
+                actions=["sts:AssumeRoleWithWebIdentity"],
+                resources=[f"arn:{stack.partition}:iam::{stack.account}:role/*"],
+                conditions={"StringEquals": {"aws:ResourceAccount": stack.account}},
+            )
+        )
+    return statements
+
+
 @jsii.implements(cdk.IStableListProducer)
 class _RouteTableIds:
     """Lazily produced route table IDs, so subnets created later can still be associated."""
@@ -109,6 +304,9 @@ class PrivateEndpoints(Construct):
       per Region, so there is one endpoint whose route table list grows.
     * One interface endpoint per service, private DNS on, ENIs only in ``subnets`` (one per AZ),
       all sharing ``security_group``.
+    * Endpoint policies: the S3 gateway endpoint allows only :data:`S3_BUCKET_GRANTS` (and
+      ``s3_buckets``); each interface endpoint of :data:`ENDPOINT_POLICY_SERVICES` only this
+      account's principals (:func:`interface_policy_statements`).
 
     :param vpc: the VPC.
     :param subnets: the endpoint subnets, one per AZ.
@@ -116,6 +314,8 @@ class PrivateEndpoints(Construct):
     :param services: short service names of the interface endpoints.
     :param route_tables: route tables to associate with the S3 gateway endpoint now.
     :param name_prefix: prefix of the ``Name`` tags.
+    :param s3_buckets: buckets of this account the workloads read and write through the S3
+        gateway endpoint. Default: none (only the buckets the cluster itself needs).
     """
 
     def __init__(
@@ -129,6 +329,7 @@ class PrivateEndpoints(Construct):
         services: Sequence[str] = DEFAULT_INTERFACE_ENDPOINT_SERVICES,
         route_tables: Sequence[ec2.IRouteTable] = (),
         name_prefix: str = "eks-secure",
+        s3_buckets: Sequence[s3.IBucket] = (),
     ) -> None:
         validate_services(services)
         super().__init__(scope, id)
@@ -142,6 +343,7 @@ class PrivateEndpoints(Construct):
             service_name=ec2.GatewayVpcEndpointAwsService.S3.name,
             vpc_endpoint_type="Gateway",
             route_table_ids=cdk.Lazy.list(self._route_table_ids),
+            policy_document=s3_gateway_policy(cdk.Stack.of(self), s3_buckets),
         )
         """The S3 gateway endpoint (ECR image layers, CloudFormation custom resource replies)."""
         cdk.Tags.of(self.s3_gateway_endpoint).add("Name", f"{name_prefix}-s3")
@@ -163,6 +365,8 @@ class PrivateEndpoints(Construct):
                 lookup_supported_azs=False,
             )
             cdk.Tags.of(endpoint).add("Name", f"{name_prefix}-{service}")
+            for statement in interface_policy_statements(service, cdk.Stack.of(self)):
+                endpoint.add_to_policy(statement)
             self.interface_endpoints[service] = endpoint
 
     def associate_route_tables(self, route_tables: Sequence[ec2.IRouteTable]) -> None:

@@ -463,20 +463,35 @@ def _load_nested(assembly: Assembly, parent: Stack, read: Any) -> None:
         _load_nested(assembly, child, read)
 
 
-def _asset_files(assembly: Assembly) -> dict[str, Path]:
-    """S3 object key -> local file of every file asset in the assembly's asset manifests."""
-    files: dict[str, Path] = {}
+def _file_assets(assembly: Assembly) -> Iterator[dict[str, Any]]:
+    """Every file asset entry of the assembly's asset manifests."""
     for artifact in assembly.manifest.get("artifacts", {}).values():
         if artifact.get("type") != "cdk:asset-manifest":
             continue
         manifest_file = assembly.directory / str(artifact.get("properties", {}).get("file", ""))
-        if not manifest_file.is_file():
-            continue
-        for asset in json.loads(manifest_file.read_text()).get("files", {}).values():
-            source = assembly.directory / str(asset.get("source", {}).get("path", ""))
-            for destination in asset.get("destinations", {}).values():
-                files[str(destination.get("objectKey", ""))] = source
+        if manifest_file.is_file():
+            yield from json.loads(manifest_file.read_text()).get("files", {}).values()
+
+
+def _asset_files(assembly: Assembly) -> dict[str, Path]:
+    """S3 object key -> local file of every file asset in the assembly's asset manifests."""
+    files: dict[str, Path] = {}
+    for asset in _file_assets(assembly):
+        source = assembly.directory / str(asset.get("source", {}).get("path", ""))
+        for destination in asset.get("destinations", {}).values():
+            files[str(destination.get("objectKey", ""))] = source
     return files
+
+
+def asset_buckets(assembly: Assembly, env: Env) -> list[str]:
+    """The buckets the assembly's file assets are published to, as deployed in ``env``."""
+    buckets: dict[str, None] = {}
+    for asset in _file_assets(assembly):
+        for destination in asset.get("destinations", {}).values():
+            name = str(destination.get("bucketName", ""))
+            if name:
+                buckets.setdefault(_placeholders(name, env), None)
+    return list(buckets)
 
 
 def _nested_template(assembly: Assembly, resource: dict[str, Any]) -> Path | None:

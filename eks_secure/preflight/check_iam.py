@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from eks_secure.preflight.assembly import Assembly, ResourceRef, Stack
 from eks_secure.preflight.iam_eval import Request, Statement, evaluate, policy_statements
-from eks_secure.preflight.physical import arn_of, render
+from eks_secure.preflight.physical import arn_of, render, render_tree
 from eks_secure.preflight.report import Problem, Report
 from eks_secure.preflight.requests import NeededRequest, requests_for
 
@@ -53,36 +53,22 @@ def _policies_of(stack: Stack, logical_id: str, arn: str) -> RolePolicies:
     unseen: list[str] = []
     for policy in props.get("Policies", []):
         name = f"{logical_id}/{render(policy.get('PolicyName', ''))}"
-        statements += policy_statements(_texts(policy.get("PolicyDocument", {})), name)
+        statements += policy_statements(render_tree(policy.get("PolicyDocument", {})), name)
     managed_arns = [render(a) for a in props.get("ManagedPolicyArns", [])]
     for other in stack.assembly.stacks:
         for policy_id, policy in other.of_type("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
             raw_roles = other.resolve(policy.get("Properties", {}).get("Roles", []))
             if any(_refers_to(r, stack, logical_id) for r in raw_roles):
                 document = other.properties(policy_id).get("PolicyDocument", {})
-                statements += policy_statements(_texts(document), policy_id)
+                statements += policy_statements(render_tree(document), policy_id)
             if policy["Type"] == "AWS::IAM::ManagedPolicy":
                 policy_arn = arn_of(other, policy_id)
                 if policy_arn in managed_arns:
                     managed_arns.remove(policy_arn)
                     document = other.properties(policy_id).get("PolicyDocument", {})
-                    statements += policy_statements(_texts(document), policy_id)
+                    statements += policy_statements(render_tree(document), policy_id)
     unseen += managed_arns
     return RolePolicies(stack, logical_id, arn, statements, unseen)
-
-
-def _texts(value: object) -> dict[str, object]:
-    """A resolved policy document with every leaf rendered as text."""
-
-    def walk(v: object) -> object:
-        if isinstance(v, dict):
-            return {k: walk(x) for k, x in v.items()}
-        if isinstance(v, list):
-            return [walk(x) for x in v]
-        return render(v)
-
-    result = walk(value)
-    return result if isinstance(result, dict) else {}
 
 
 def stacks_deployed_by(assembly: Assembly, role_arn: str) -> list[Stack]:

@@ -43,6 +43,8 @@ def _fix(failure: str) -> str:
     if failure.startswith("no interface endpoint"):
         service = failure.rsplit(" ", 1)[-1]
         return f"add an interface endpoint for {service} (private DNS on) to the VPC"
+    if failure.startswith("endpoint policy"):
+        return "allow the call in the endpoint's policy (PolicyDocument of the VPC endpoint)"
     if "S3 gateway" in failure:
         return "associate the route table with the S3 gateway endpoint"
     if "no route" in failure:

@@ -4,6 +4,12 @@ A flow goes from a *party* (the ENIs of in-VPC Lambda functions, of a node group
 control plane) to an AWS service (an interface endpoint, or S3 through the gateway endpoint),
 to another party, or to a CIDR (on-premises), on one port. Built-in rules derive them:
 
+Each flow to an AWS service lists the calls it makes (:class:`Need`: action, resource, whether
+a principal of the account signs it); the trace evaluates them against the endpoint's policy
+with :mod:`eks_secure.preflight.iam_eval`, so a policy that drops a bucket the cluster needs is
+reported. The tables below (:data:`NODE_NEEDS`, :data:`FRAMEWORK_NEEDS`,
+:data:`KUBECTL_HANDLER_NEEDS`) are the data; declared flows may carry ``"needs"`` too.
+
 * in-VPC Lambda functions: a CDK provider framework (``USER_ON_EVENT_FUNCTION_ARN``) calls the
   Lambda API (it invokes the handler) and S3 (the presigned CloudFormation reply); the handler
   it invokes calls EKS, STS, ECR (api, dkr) and S3, and the cluster endpoint;
@@ -14,7 +20,8 @@ to another party, or to a CIDR (on-premises), on one port. Built-in rules derive
 * each app (namespace label ``eks-secure.io/app``): the ``ipBlock`` egress of its
   NetworkPolicies, from the node group labelled with the app;
 * declared flows: any resource may carry ``Metadata: {"eks-secure:flows": [{"from": ..., "to":
-  ..., "port": N, "protocol": "tcp"|"udp"}]}`` with selectors ``control-plane``, ``nodes``,
+  ..., "port": N, "protocol": "tcp"|"udp", "needs": [{"action": ..., "resource": ...,
+  "signed": true}]}]}`` with selectors ``control-plane``, ``nodes``,
   ``nodes:<label>=<value>``, ``service:<name>`` or ``cidr:<a.b.c.d/n>``. Egress patterns declare
   their own flows this way (Cilium's VXLAN 8472/udp between nodes, Istio's 15017 webhook and
   15012 xDS), or register a rule in :data:`FLOW_RULES`.
@@ -28,11 +35,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from eks_secure.preflight.assembly import Assembly, ResourceRef, Stack
+from eks_secure.preflight.assembly import Assembly, ResourceRef, Stack, asset_buckets
+from eks_secure.preflight.iam_eval import ContextValue, Request, evaluate, policy_statements
 from eks_secure.preflight.network import (
     CLUSTER_SG,
     EPHEMERAL,
     S3_SAMPLE,
+    Endpoint,
     Net,
     Network,
     SecurityGroup,
@@ -45,9 +54,81 @@ APP_LABEL = "eks-secure.io/app"
 FLOWS_METADATA = "eks-secure:flows"
 FRAMEWORK_TARGET = "USER_ON_EVENT_FUNCTION_ARN"
 
-NODE_SERVICES = ("ecr.api", "ecr.dkr", "s3", "ec2", "sts", "eks-auth", "logs")
-FRAMEWORK_SERVICES = ("lambda", "s3")
-KUBECTL_HANDLER_SERVICES = ("eks", "sts", "ecr.api", "ecr.dkr", "s3")
+
+@dataclass(frozen=True)
+class Need:
+    """One call a flow makes through an endpoint, checked against the endpoint policy."""
+
+    action: str
+    resource: str
+    """ARN with ``{partition}``, ``{region}``, ``{region_nodash}``, ``{account}`` placeholders;
+    ``{assets}`` stands for each bucket the assembly's file assets are published to."""
+    signed: bool = True
+    """Signed by a principal of the account (``aws:PrincipalAccount`` is set); ``False``:
+    presigned by the AWS service that owns the resource, or unauthenticated."""
+
+
+EKS_ADDON_REGISTRY = "602401143452"
+"""The AWS account of the EKS add-on images (most commercial Regions): a foreign registry."""
+_S3 = "arn:{partition}:s3:::"
+ECR_LAYER = Need("s3:GetObject", _S3 + "prod-{region}-starport-layer-bucket/layer", signed=False)
+ECR_TOKEN = Need("ecr:GetAuthorizationToken", "*")
+OWN_IMAGE = Need("ecr:BatchGetImage", "arn:{partition}:ecr:{region}:{account}:repository/mirror")
+
+NODE_NEEDS: dict[str, tuple[Need, ...]] = {
+    "ecr.api": (ECR_TOKEN,),
+    "ecr.dkr": (
+        OWN_IMAGE,
+        Need(
+            "ecr:BatchGetImage",
+            f"arn:{{partition}}:ecr:{{region}}:{EKS_ADDON_REGISTRY}:repository/amazon-k8s-cni",
+        ),
+    ),
+    "s3": (
+        ECR_LAYER,
+        Need("s3:GetObject", _S3 + "al2023-repos-{region}-de612dc2/core/mirrors", signed=False),
+    ),
+    "ec2": (Need("ec2:DescribeInstances", "*"),),
+    "sts": (
+        Need("sts:AssumeRoleWithWebIdentity", "arn:{partition}:iam::{account}:role/app", False),
+    ),
+    "eks-auth": (
+        Need(
+            "eks-auth:AssumeRoleForPodIdentity", "arn:{partition}:eks:{region}:{account}:cluster/c"
+        ),
+    ),
+    "logs": (
+        Need(
+            "logs:PutLogEvents", "arn:{partition}:logs:{region}:{account}:log-group:g:log-stream:s"
+        ),
+    ),
+}
+"""What nodes call at bootstrap and run time: image pulls (own mirror and the EKS add-on
+registry, layers presigned by ECR), the AL2023 repositories, IRSA (unsigned), Pod Identity."""
+FRAMEWORK_NEEDS: dict[str, tuple[Need, ...]] = {
+    "lambda": (
+        Need("lambda:InvokeFunction", "arn:{partition}:lambda:{region}:{account}:function:h"),
+    ),
+    "s3": (
+        Need(
+            "s3:PutObject",
+            _S3 + "cloudformation-custom-resource-response-{region_nodash}/reply",
+            signed=False,
+        ),
+    ),
+}
+"""A provider framework invokes its handler and puts the reply to CloudFormation's bucket."""
+KUBECTL_HANDLER_NEEDS: dict[str, tuple[Need, ...]] = {
+    "eks": (Need("eks:DescribeCluster", "arn:{partition}:eks:{region}:{account}:cluster/c"),),
+    "sts": (Need("sts:GetCallerIdentity", "*"),),
+    "ecr.api": (ECR_TOKEN,),
+    "ecr.dkr": (OWN_IMAGE,),
+    "s3": (ECR_LAYER, Need("s3:GetObject", _S3 + "{assets}/chart.zip")),
+}
+"""The kubectl handler: the cluster, OCI charts from the mirror, local charts (file assets)."""
+NODE_SERVICES = tuple(NODE_NEEDS)
+FRAMEWORK_SERVICES = tuple(FRAMEWORK_NEEDS)
+KUBECTL_HANDLER_SERVICES = tuple(KUBECTL_HANDLER_NEEDS)
 KUBELET_PORT = 10250
 API_PORT = 443
 CHART_FLOWS: dict[str, tuple[int, ...]] = {"kyverno": (9443,)}
@@ -92,6 +173,8 @@ class Flow:
     port: int
     protocol: int = 6
     reason: str = ""
+    needs: tuple[Need, ...] = ()
+    """The calls made through the destination's endpoint (checked against its policy)."""
 
 
 @dataclass
@@ -101,6 +184,8 @@ class Model:
     network: Network
     parties: dict[str, Party] = field(default_factory=dict)
     flows: list[Flow] = field(default_factory=list)
+    assets: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    """Asset buckets by (account, region), filled as the trace needs them."""
 
 
 FlowRule = Callable[[Assembly, Model], Iterator[Flow]]
@@ -175,13 +260,21 @@ def lambda_flows(assembly: Assembly, model: Model) -> Iterator[Flow]:
         target = env.get(FRAMEWORK_TARGET)
         if target is None:
             continue
-        for service in FRAMEWORK_SERVICES:
-            yield Flow(name, Destination(service=service), 443, reason="provider framework")
+        for service, needs in FRAMEWORK_NEEDS.items():
+            yield Flow(
+                name, Destination(service=service), 443, reason="provider framework", needs=needs
+            )
         if isinstance(target, ResourceRef):
             handler = f"lambda {target.stack.name}/{target.logical_id}"
             if handler in model.parties:
-                for service in KUBECTL_HANDLER_SERVICES:
-                    yield Flow(handler, Destination(service=service), 443, reason="kubectl handler")
+                for service, needs in KUBECTL_HANDLER_NEEDS.items():
+                    yield Flow(
+                        handler,
+                        Destination(service=service),
+                        443,
+                        reason="kubectl handler",
+                        needs=needs,
+                    )
                 if "control-plane" in model.parties:
                     yield Flow(
                         handler, Destination(party="control-plane"), API_PORT, reason="cluster API"
@@ -194,8 +287,10 @@ def node_flows(assembly: Assembly, model: Model) -> Iterator[Flow]:
         {p for stack, lid, r in assembly.all_resources() for p in _chart_ports(stack, lid, r)}
     )
     for name in _node_parties(model):
-        for service in NODE_SERVICES:
-            yield Flow(name, Destination(service=service), 443, reason="node bootstrap")
+        for service, needs in NODE_NEEDS.items():
+            yield Flow(
+                name, Destination(service=service), 443, reason="node bootstrap", needs=needs
+            )
         if "control-plane" in model.parties:
             yield Flow(name, Destination(party="control-plane"), API_PORT, reason="kubelet to API")
             yield Flow("control-plane", Destination(party=name), KUBELET_PORT, reason="kubelet")
@@ -269,12 +364,23 @@ def declared_flows(assembly: Assembly, model: Model) -> Iterator[Flow]:
     for _, _, resource in assembly.all_resources():
         for spec in resource.get("Metadata", {}).get(FLOWS_METADATA, []):
             protocol = 17 if str(spec.get("protocol", "tcp")).lower() == "udp" else 6
+            needs = tuple(
+                Need(str(n["action"]), str(n["resource"]), bool(n.get("signed", True)))
+                for n in spec.get("needs", [])
+            )
             sources = _select(model, str(spec["from"]))
             for source in sources:
                 for destination in _destinations(model, str(spec["to"])):
                     if destination.party == source:
                         continue
-                    yield Flow(source, destination, int(spec["port"]), protocol, reason="declared")
+                    yield Flow(
+                        source,
+                        destination,
+                        int(spec["port"]),
+                        protocol,
+                        reason="declared",
+                        needs=needs,
+                    )
 
 
 def _select(model: Model, selector: str) -> list[str]:
@@ -340,10 +446,13 @@ def trace(model: Model, flow: Flow, subnet_key: str) -> Path:
     port = flow.port
 
     if flow.destination.service == "s3":
-        if net.s3_gateway(subnet.route_table) is None and net.interface("s3") is None:
+        gateway = net.s3_gateway(subnet.route_table) or net.interface("s3")
+        if gateway is None:
             failures.append(
                 f"route table of {subnet.logical_id} is not associated with an S3 gateway endpoint"
             )
+        else:
+            failures += policy_failures(model, gateway, flow, source.stack)
         dst_nets, peer_for_sg, prefix_list = [S3_SAMPLE], [S3_SAMPLE], True
     elif flow.destination.service:
         endpoint = net.interface(flow.destination.service)
@@ -351,6 +460,7 @@ def trace(model: Model, flow: Flow, subnet_key: str) -> Path:
             return Path([f"no interface endpoint for {flow.destination.service}"])
         if not endpoint.private_dns:
             failures.append(f"endpoint {flow.destination.service} has private DNS off")
+        failures += policy_failures(model, endpoint, flow, source.stack)
         dst_groups, dst_subnets = set(endpoint.groups), endpoint.subnets
     elif flow.destination.party:
         target = model.parties[flow.destination.party]
@@ -433,6 +543,68 @@ def trace(model: Model, flow: Flow, subnet_key: str) -> Path:
                 f" to {subnet.cidr}"
             )
     return Path(sorted(set(failures)), seen)
+
+
+def requests_of(model: Model, need: Need, stack: Stack) -> list[Request]:
+    """The concrete requests of ``need`` from ``stack`` (one per asset bucket for ``{assets}``)."""
+    env = stack.env
+    names = {
+        "partition": env.partition,
+        "region": env.region,
+        "region_nodash": env.region.replace("-", ""),
+        "account": env.account,
+    }
+    if "{assets}" in need.resource:
+        buckets = model.assets.get((env.account, env.region))
+        if buckets is None:
+            buckets = model.assets[(env.account, env.region)] = asset_buckets(stack.assembly, env)
+        resources = [need.resource.format(**names, assets=b) for b in buckets]
+    else:
+        resources = [need.resource.format(**names)]
+    requests = []
+    for resource in resources:
+        context: dict[str, ContextValue] = {}
+        if need.signed:
+            context["aws:PrincipalAccount"] = env.account
+        owner = resource.split(":")[4] if resource.count(":") >= 5 else ""
+        if owner:
+            context["aws:ResourceAccount"] = owner
+        requests.append(Request(need.action, resource, context))
+    return requests
+
+
+def _principal_applies(principal: Any, account: str, signed: bool) -> bool:
+    """Whether an endpoint-policy ``Principal`` covers the caller (any, or this account)."""
+    if principal == "*":
+        return True
+    values = principal.get("AWS", []) if isinstance(principal, dict) else []
+    values = values if isinstance(values, list) else [values]
+    return any(v == "*" or (signed and account in str(v)) for v in values)
+
+
+def policy_failures(model: Model, endpoint: Endpoint, flow: Flow, stack: Stack) -> list[str]:
+    """Each need of ``flow`` that the endpoint policy of ``endpoint`` denies."""
+    if endpoint.policy is None or not flow.needs:
+        return []
+    failures = []
+    for need in flow.needs:
+        document = {
+            "Statement": [
+                s
+                for s in endpoint.policy.get("Statement", [])
+                if isinstance(s, dict)
+                and _principal_applies(s.get("Principal"), stack.env.account, need.signed)
+            ]
+        }
+        statements = policy_statements(document, f"the {endpoint.service} endpoint policy")
+        for request in requests_of(model, need, stack):
+            decision = evaluate(statements, request)
+            if not decision.allowed:
+                failures.append(
+                    f"endpoint policy of {endpoint.service} denies {request.action} on "
+                    f"{request.resource} ({decision.culprit()})"
+                )
+    return failures
 
 
 def _rules(net: Network, key: str) -> SecurityGroup:

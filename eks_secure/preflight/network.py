@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eks_secure.preflight.assembly import Assembly, ResourceRef, Stack
-from eks_secure.preflight.physical import render
+from eks_secure.preflight.physical import render, render_tree
 
 Net = ipaddress.IPv4Network
 CLUSTER_SG = "eks-cluster-security-group"
@@ -117,6 +117,8 @@ class Endpoint:
     groups: list[str]
     private_dns: bool
     route_tables: list[str]
+    policy: dict[str, Any] | None = None
+    """The endpoint policy, leaves rendered as text (``None``: the default full access)."""
 
 
 @dataclass
@@ -293,6 +295,7 @@ def read(assembly: Assembly) -> Network:
                     [g for g in (ref_key(v) for v in props.get("SecurityGroupIds", [])) if g],
                     render(props.get("PrivateDnsEnabled", False)) == "true",
                     [t for t in (ref_key(v) for v in props.get("RouteTableIds", [])) if t],
+                    render_tree(props["PolicyDocument"]) if "PolicyDocument" in props else None,
                 )
             )
         elif rtype == "AWS::EC2::NatGateway":

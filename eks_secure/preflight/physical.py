@@ -294,3 +294,17 @@ def resource_tags(stack: Stack, logical_id: str, *, system: bool = True) -> dict
         tags["aws:cloudformation:logical-id"] = logical_id
         tags["aws:cloudformation:stack-id"] = stack_arn(stack)
     return tags
+
+
+def render_tree(value: object) -> dict[str, object]:
+    """A resolved document (a policy) with every leaf rendered as text."""
+
+    def walk(v: object) -> object:
+        if isinstance(v, dict):
+            return {k: walk(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [walk(x) for x in v]
+        return render(v)
+
+    result = walk(value)
+    return result if isinstance(result, dict) else {}
