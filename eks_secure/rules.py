@@ -27,6 +27,8 @@ DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 MAX_NAME_LENGTH = 40
 """Cluster and app names prefix IAM role, stack and Lambda names (64 characters at most)."""
 
+RESERVED_APP = "control-plane"
+"""App name the allow-list gives the control plane's own entries (reserved, prefix included)."""
 RESERVED_NAMESPACES: tuple[str, ...] = ("default", "kube-node-lease", "kube-public", "kube-system")
 """Namespaces Kubernetes itself owns (and every ``kube-*`` namespace)."""
 
@@ -141,8 +143,19 @@ def cluster_name(value: str, field: str = "cluster_name") -> Problems:
 
 
 def app_name(value: str, field: str) -> Problems:
-    """An app name: a DNS-1123 label of at most :data:`MAX_NAME_LENGTH` characters."""
-    return dns_label(value, field, "payments-api", MAX_NAME_LENGTH)
+    """An app name: a DNS-1123 label of at most :data:`MAX_NAME_LENGTH` characters, not
+    ``control-plane`` nor starting with ``control-plane-`` (the allow-list's own entries)."""
+    problems = dns_label(value, field, "payments-api", MAX_NAME_LENGTH)
+    if not problems and (value == RESERVED_APP or value.startswith(f"{RESERVED_APP}-")):
+        problems.append(
+            ConfigError(
+                field,
+                f"app name '{value}' is reserved: the allow-list names the control plane's own "
+                f"entries '{RESERVED_APP}'",
+                "pick another name, e.g. payments-api",
+            )
+        )
+    return problems
 
 
 def app_namespace(

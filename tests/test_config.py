@@ -399,6 +399,8 @@ INVALID: list[tuple[str, str, Mutation, str]] = [
     ("uppercase app name", SPA, setter("apps.0.name", "Payments"), "apps[0].name"),
     ("underscore app name", SPA, setter("apps.0.name", "payments_api"), "apps[0].name"),
     ("missing app name", SPA, deleter("apps.0.name"), "apps[0].name"),
+    ("reserved app name", SPA, setter("apps.0.name", "control-plane"), "apps[0].name"),
+    ("reserved app prefix", SPA, setter("apps.1.name", "control-plane-oidc"), "apps[1].name"),
     ("reserved namespace", SPA, setter("apps.1.namespace", "kube-system"), "apps[1].namespace"),
     ("kube- namespace", SPA, setter("apps.1.namespace", "kube-extra"), "apps[1].namespace"),
     ("default namespace", SPA, setter("apps.1.namespace", "default"), "apps[1].namespace"),
