@@ -220,8 +220,8 @@ def test_control_plane_destinations_have_rows_from_the_control_plane_subnets(
 def test_adding_and_removing_an_app_leaves_the_others_untouched(pattern: str) -> None:
     before, after = _reference(pattern), _variant(pattern)
     assert after.synth_error is None, after.synth_error
-    old = {e.app: e for e in entries_from_template(before.cluster_template)}
-    new = {e.app: e for e in entries_from_template(after.cluster_template)}
+    old = {e.app: e for e in _app_entries(before)}
+    new = {e.app: e for e in _app_entries(after)}
     removed = sorted(old)[0]
     assert removed not in new and "contract-new" in new
     for app in set(old) & set(new):
