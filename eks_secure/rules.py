@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from eks_secure.errors import ConfigError, ConfigErrors
+from eks_secure.network import capacity
 
 IPv4Network = ipaddress.IPv4Network
 Problems = list[ConfigError]
@@ -581,6 +582,48 @@ def port(value: int, field: str) -> Problems:
 
 
 # -- node groups, add-ons ---------------------------------------------------------------------
+
+
+def node_subnet_capacity(
+    instance_types: Sequence[str],
+    max_size: int,
+    subnets: int,
+    prefix: int,
+    *,
+    field: str,
+    prefix_field: str,
+    prefix_delegation: bool = False,
+) -> Problems:
+    """Each of ``subnets`` subnets of ``/prefix`` holds the node group at ``max_size`` plus the
+    update surge with the VPC CNI's most addresses per node (model and ENI table:
+    :mod:`eks_secure.network.capacity`, the same as the preflight's). Instance types missing
+    from the pinned table are not sized. ``field`` names the node group (``apps[0].nodes``),
+    ``prefix_field`` the subnet prefix (``subnets.app_prefix``)."""
+    sized = {
+        t: n
+        for t in instance_types
+        if (n := capacity.addresses_per_node(t, prefix_delegation)) is not None
+    }
+    if not sized or subnets < 1:
+        return []
+    widest = max(sized, key=lambda t: (sized[t], t))
+    nodes = capacity.nodes_per_subnet(max_size, subnets)
+    need = nodes * sized[widest]
+    have = capacity.usable(prefix)
+    if need <= have:
+        return []
+    mode = "prefix delegation" if prefix_delegation else "secondary IPs"
+    return [
+        ConfigError(
+            field,
+            f"its subnets (/{prefix}, {have} usable addresses each) cannot hold it: "
+            f"{nodes} nodes per subnet (max_size {max_size} over {subnets} subnets + "
+            f"{capacity.surge(subnets)} update surge) x {sized[widest]} addresses per "
+            f"{widest} ({mode}, VPC CNI) = {need}",
+            f"set {prefix_field} to {capacity.prefix_for(need)} or less (a larger subnet), or "
+            f"lower {field}.max_size or choose smaller {field}.instance_types",
+        )
+    ]
 
 
 def node_group_bounds(

@@ -9,9 +9,7 @@ from eks_secure.preflight import Problem
 
 KNOWN_OPEN: list[tuple[str, str, str]] = [
     # (check, logical ID, start of the problem). Each entry is a real deploy blocker still open.
-    # App subnets default to /26 (59 usable addresses): an app node group at max_size plus a
-    # rolling-update surge needs more; the lead sizes the default and validates it (issue 8).
-    ("capacity", "", "(59 usable addresses) cannot hold node group"),
+    # Empty: issue 8's findings are closed; keep the mechanism for the next one.
 ]
 
 
