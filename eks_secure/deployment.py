@@ -17,7 +17,8 @@ What it does that a user would otherwise have to wire by hand:
 * the break-glass role referenced by its fixed ARN (no cross-stack export);
 * the address plan from the egress pattern's needs (and the address-plan lock, if given);
 * the cluster built with the options the pattern needs (CNI, vpc-cni settings, node taints);
-* the egress pattern, whose allow-list is published as stack outputs and written as
+* the egress pattern; its allow-list (and the control plane's, see ControlPlaneEgress) is
+  published as stack outputs and written as
   ``<stack>.allowlist.json`` / ``.csv`` into the cloud assembly at synthesis.
 """
 
@@ -110,10 +111,13 @@ class _AllowListWriter:
 
     def __call__(self, outdir: str) -> None:
         egress = self.stack.egress
-        if egress is None or not egress.allow_list:
+        entries = [
+            *self.stack.secure_cluster.control_plane_egress.allow_list,
+            *(egress.allow_list if egress is not None else ()),
+        ]
+        if not entries:
             return
         name = self.stack.stack_name
-        entries = list(egress.allow_list)
         Path(outdir, f"{name}.allowlist.json").write_text(to_json({name: entries}))
         Path(outdir, f"{name}.allowlist.csv").write_text(to_csv(entries))
 

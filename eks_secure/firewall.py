@@ -354,7 +354,9 @@ class ChangeRequest:
                 "",
                 f"## {app}",
                 "",
-                f"Namespace: `{namespaces}`",
+                f"Namespace: `{namespaces}`"
+                if namespaces
+                else "The cluster's control plane (`CUSTOMER_ROUTED` egress): no namespace",
                 "",
                 "| Change | Source | Destination | Protocol | Ports |",
                 "|---|---|---|---|---|",

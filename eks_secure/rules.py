@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from eks_secure.errors import ConfigError, ConfigErrors
+from eks_secure.network import capacity
 
 IPv4Network = ipaddress.IPv4Network
 Problems = list[ConfigError]
@@ -27,6 +28,8 @@ DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 MAX_NAME_LENGTH = 40
 """Cluster and app names prefix IAM role, stack and Lambda names (64 characters at most)."""
 
+RESERVED_APP = "control-plane"
+"""App name the allow-list gives the control plane's own entries (reserved, prefix included)."""
 RESERVED_NAMESPACES: tuple[str, ...] = ("default", "kube-node-lease", "kube-public", "kube-system")
 """Namespaces Kubernetes itself owns (and every ``kube-*`` namespace)."""
 
@@ -141,8 +144,19 @@ def cluster_name(value: str, field: str = "cluster_name") -> Problems:
 
 
 def app_name(value: str, field: str) -> Problems:
-    """An app name: a DNS-1123 label of at most :data:`MAX_NAME_LENGTH` characters."""
-    return dns_label(value, field, "payments-api", MAX_NAME_LENGTH)
+    """An app name: a DNS-1123 label of at most :data:`MAX_NAME_LENGTH` characters, not
+    ``control-plane`` nor starting with ``control-plane-`` (the allow-list's own entries)."""
+    problems = dns_label(value, field, "payments-api", MAX_NAME_LENGTH)
+    if not problems and (value == RESERVED_APP or value.startswith(f"{RESERVED_APP}-")):
+        problems.append(
+            ConfigError(
+                field,
+                f"app name '{value}' is reserved: the allow-list names the control plane's own "
+                f"entries '{RESERVED_APP}'",
+                "pick another name, e.g. payments-api",
+            )
+        )
+    return problems
 
 
 def app_namespace(
@@ -568,6 +582,55 @@ def port(value: int, field: str) -> Problems:
 
 
 # -- node groups, add-ons ---------------------------------------------------------------------
+
+
+def node_subnet_capacity(
+    instance_types: Sequence[str],
+    max_size: int,
+    subnets: int,
+    prefix: int,
+    *,
+    field: str,
+    prefix_field: str,
+    prefix_delegation: bool = False,
+    addresses_per_node: int | None = None,
+) -> Problems:
+    """Each of ``subnets`` subnets of ``/prefix`` holds the node group at ``max_size`` plus the
+    update surge with the VPC CNI's most addresses per node (model and ENI table:
+    :mod:`eks_secure.network.capacity`, the same as the preflight's), or ``addresses_per_node``
+    when the CNI takes pod addresses elsewhere (Cilium gateway nodes). Instance types missing
+    from the pinned table are not sized. ``field`` names the node group (``apps[0].nodes``),
+    ``prefix_field`` the subnet prefix (``subnets.app_prefix``)."""
+    sized = {
+        t: n
+        for t in instance_types
+        if (
+            n := addresses_per_node
+            if addresses_per_node is not None
+            else capacity.addresses_per_node(t, prefix_delegation)
+        )
+        is not None
+    }
+    if not sized or subnets < 1:
+        return []
+    widest = max(sized, key=lambda t: (sized[t], t))
+    nodes = capacity.nodes_per_subnet(max_size, subnets)
+    need = nodes * sized[widest]
+    have = capacity.usable(prefix)
+    if need <= have:
+        return []
+    mode = "prefix delegation" if prefix_delegation else "secondary IPs"
+    return [
+        ConfigError(
+            field,
+            f"its subnets (/{prefix}, {have} usable addresses each) cannot hold it: "
+            f"{nodes} nodes per subnet (max_size {max_size} over {subnets} subnets + "
+            f"{capacity.surge(subnets)} update surge) x {sized[widest]} addresses per "
+            f"{widest} ({mode}, VPC CNI) = {need}",
+            f"set {prefix_field} to {capacity.prefix_for(need)} or less (a larger subnet), or "
+            f"lower {field}.max_size or choose smaller {field}.instance_types",
+        )
+    ]
 
 
 def node_group_bounds(

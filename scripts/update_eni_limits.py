@@ -1,4 +1,4 @@
-"""Regenerate eks_secure/preflight/data/eni_limits.json from the VPC CNI's instance limits.
+"""Regenerate eks_secure/network/data/eni_limits.json from the VPC CNI's instance limits.
 
 Usage: python scripts/update_eni_limits.py <amazon-vpc-cni-k8s checkout> [<commit>]
 
@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 ENTRY = re.compile(r'"([a-z0-9-]+\.[a-z0-9-]+)":\s*\{\s*ENILimit:\s*(\d+),\s*IPv4Limit:\s*(\d+),')
-OUT = Path(__file__).resolve().parents[1] / "eks_secure" / "preflight" / "data" / "eni_limits.json"
+OUT = Path(__file__).resolve().parents[1] / "eks_secure" / "network" / "data" / "eni_limits.json"
 
 
 def main(argv: list[str]) -> int:

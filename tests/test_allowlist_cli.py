@@ -19,7 +19,12 @@ import pytest
 from synth import REPO, Synth
 
 from eks_secure.cli import main
-from eks_secure.egress.allowlist import output_id, read_assembly, write_allowlists
+from eks_secure.egress.allowlist import (
+    control_plane_entry,
+    output_id,
+    read_assembly,
+    write_allowlists,
+)
 from eks_secure.egress.contract import AllowListEntry
 from eks_secure.firewall import diff_allowlists
 
@@ -277,6 +282,37 @@ def test_print_table_json_csv(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     code, out, _ = run_cli(["allowlist", str(assembly), "--format", "csv"], capsys)
     assert code == 0
     assert len(out.splitlines()) == 1 + 2 + 2 + 1
+
+
+CONTROL_PLANE_ROWS = control_plane_entry(
+    "corp-oidc", "10.1.2.0/24", 443, ["10.20.5.0/27", "10.20.5.32/27"]
+)
+
+
+def test_control_plane_rows_print_and_diff(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The control plane's entry has no namespace: ``-`` in the table, empty in the CSV, its
+    own section in a change request."""
+    old = write_assembly(tmp_path / "old", OLD)
+    new = write_assembly(tmp_path / "new", [*OLD, CONTROL_PLANE_ROWS])
+    code, out, _ = run_cli(["allowlist", str(new)], capsys)
+    assert code == 0
+    rows = [line.split() for line in out.splitlines() if "control-plane" in line]
+    assert rows == [
+        [STACK, "control-plane", "-", "control-plane", source, "10.1.2.0/24", "tcp/443"]
+        for source in ("10.20.5.0/27", "10.20.5.32/27")
+    ]
+    code, out, _ = run_cli(["allowlist", str(new), "-f", "csv"], capsys)
+    assert "control-plane,,control-plane,10.20.5.0/27,10.1.2.0/24,443,tcp" in out.splitlines()
+    code, out, _ = run_cli(["allowlist", str(new), "--diff", str(old)], capsys)
+    assert code == 1
+    (section,) = [s for s in out.split("\n## ")[1:] if s.startswith("control-plane\n")]
+    assert "no namespace" in section and "Namespace: ``" not in section
+    assert [line for line in section.splitlines() if line.startswith("| add")] == [
+        "| add | 10.20.5.0/27 | 10.1.2.0/24 | tcp | 443 |",
+        "| add | 10.20.5.32/27 | 10.1.2.0/24 | tcp | 443 |",
+    ]
 
 
 def test_saved_json_prints_like_its_assembly(

@@ -403,6 +403,8 @@ INVALID: list[tuple[str, str, Mutation, str]] = [
     ("uppercase app name", SPA, setter("apps.0.name", "Payments"), "apps[0].name"),
     ("underscore app name", SPA, setter("apps.0.name", "payments_api"), "apps[0].name"),
     ("missing app name", SPA, deleter("apps.0.name"), "apps[0].name"),
+    ("reserved app name", SPA, setter("apps.0.name", "control-plane"), "apps[0].name"),
+    ("reserved app prefix", SPA, setter("apps.1.name", "control-plane-oidc"), "apps[1].name"),
     ("reserved namespace", SPA, setter("apps.1.namespace", "kube-system"), "apps[1].namespace"),
     ("kube- namespace", SPA, setter("apps.1.namespace", "kube-extra"), "apps[1].namespace"),
     ("default namespace", SPA, setter("apps.1.namespace", "default"), "apps[1].namespace"),
@@ -923,20 +925,21 @@ def test_example_locks_are_current(name: str) -> None:
         "the address plan would change the committed lock: "
         + "; ".join(lock_changes(committed, locked.lock))
     )
-    # the locks record the name-hash slots the examples had before locks: no address moved
+    # the locks record the name-hash slots of the examples' apps (re-planned once, when the
+    # app_prefix default became /24 in 0.2.0, see CHANGELOG.md): no address moved since
     assert locked.all_subnets() == plan_for(config).all_subnets()
 
 
 def test_lock_is_honoured_and_checked() -> None:
     data = example("subnet-per-app")
-    lock = {"apps": {"payments-api": 136, "ledger": 3, "fraud-scoring": 45}}
+    lock = {"apps": {"payments-api": 36, "ledger": 3, "fraud-scoring": 45}}
     config = parse_config(data, lock=lock)
     assert plan_for(config, lock).app("ledger").slot == 3
     # a new app takes the next free slot after the highest in use, not a hashed one
     data["apps"].append({"name": "billing"})
     plan = plan_for(parse_config(data, lock=lock), lock)
-    assert plan.app("billing").slot == 137
-    assert lock_changes(lock, plan.lock) == ["apps: add billing at slot 137"]
+    assert plan.app("billing").slot == 46
+    assert lock_changes(lock, plan.lock) == ["apps: add billing at slot 46"]
     # a pin that disagrees with the lock would move a deployed app
     data["apps"][1]["slot"] = 4
     assert errors_of_locked(data, lock).fields == ("apps[1].slot",)

@@ -85,6 +85,7 @@ def tgw() -> Built:
         availability_zones=AZS,
         on_prem_cidrs=ON_PREM,
         apps=[SlotRequest("payments"), SlotRequest("orders")],
+        app_prefix=26,  # their name-hash slots clash among the 62 slots of /24 app subnets
     )
 
     def build(stack: cdk.Stack) -> SecureVpc:
@@ -233,6 +234,7 @@ def test_logical_ids_do_not_depend_on_other_apps(tgw: Built) -> None:
         availability_zones=AZS,
         on_prem_cidrs=ON_PREM,
         apps=[SlotRequest("payments")],
+        app_prefix=26,  # as in the tgw fixture
     )
     _, stack = _stack()
     network = SecureVpc(

@@ -22,7 +22,7 @@ from synth import Synth, load_example, normalise, synth, synth_config
 from template_checks import cfn_lint_findings
 
 from eks_secure.config.base import ConfigModel
-from eks_secure.egress.allowlist import entries_from_template
+from eks_secure.egress.allowlist import CONTROL_PLANE, entries_from_template
 from eks_secure.egress.contract import AllowListEntry, Tenant
 from eks_secure.egress.registry import PATTERNS, register, unregister
 from eks_secure.egress.spec import EgressSpec
@@ -158,10 +158,15 @@ def _template_addresses(s: Synth) -> set[ipaddress.IPv4Network]:
     return found
 
 
+def _app_entries(s: Synth) -> list[AllowListEntry]:
+    """The published entries of the apps (not the control plane's)."""
+    return [e for e in entries_from_template(s.cluster_template) if e.app != CONTROL_PLANE]
+
+
 def test_one_published_entry_per_app(pattern: str) -> None:
     s = _reference(pattern)
     assert s.synth_error is None, s.synth_error
-    published = entries_from_template(s.cluster_template)
+    published = _app_entries(s)
     assert sorted(e.app for e in published) == sorted(t.name for t in s.deployment.tenants)
     assert s.deployment.egress is not None
     assert tuple(published) == s.deployment.egress.allow_list
@@ -173,7 +178,7 @@ def test_one_published_entry_per_app(pattern: str) -> None:
 def test_allow_list_sources_are_built_by_the_templates(pattern: str) -> None:
     s = _reference(pattern)
     built = _template_addresses(s)
-    for entry in entries_from_template(s.cluster_template):
+    for entry in entries_from_template(s.cluster_template):  # control plane included
         for cidr in entry.source_cidrs:
             assert ipaddress.IPv4Network(cidr) in built, (entry.app, cidr)
 
@@ -181,18 +186,42 @@ def test_allow_list_sources_are_built_by_the_templates(pattern: str) -> None:
 def test_allow_list_destinations_are_the_apps_own(pattern: str) -> None:
     s = _reference(pattern)
     tenants: dict[str, Tenant] = {t.name: t for t in s.deployment.tenants}
-    for entry in entries_from_template(s.cluster_template):
+    for entry in _app_entries(s):
         tenant = tenants[entry.app]
         assert entry.destination_cidrs == tenant.destinations
         assert entry.ports == tenant.ports
         assert entry.namespace == tenant.namespace
 
 
+def test_control_plane_destinations_have_rows_from_the_control_plane_subnets(
+    pattern: str,
+) -> None:
+    """One row per control_plane_egress destination, sourced from the built control-plane
+    subnets (read from the template, not from the planner), in every pattern."""
+    s = _reference(pattern)
+    template = s.cluster_template
+    outputs = template["Outputs"]
+    control_plane = [e for e in entries_from_template(template) if e.app == CONTROL_PLANE]
+    assert len(control_plane) == len(s.config.control_plane_egress) > 0
+    cluster = next(r for r in template["Resources"].values() if r["Type"] == "AWS::EKS::Cluster")
+    subnet_ids = [ref["Ref"] for ref in cluster["Properties"]["ResourcesVpcConfig"]["SubnetIds"]]
+    subnets = {template["Resources"][i]["Properties"]["CidrBlock"] for i in subnet_ids}
+    for dest in s.config.control_plane_egress:
+        key = "EksSecureAllowListControlPlane" + "".join(
+            p.capitalize() for p in dest.name.split("-")
+        )
+        entry = AllowListEntry.from_dict(json.loads(outputs[key]["Value"]))
+        assert entry.app == entry.pattern == CONTROL_PLANE and entry.namespace == ""
+        assert entry.destination_cidrs == (dest.cidr,) and entry.ports == (dest.port,)
+        assert set(entry.source_cidrs) == subnets
+        assert len(entry.source_cidrs) == len(s.config.availability_zones)
+
+
 def test_adding_and_removing_an_app_leaves_the_others_untouched(pattern: str) -> None:
     before, after = _reference(pattern), _variant(pattern)
     assert after.synth_error is None, after.synth_error
-    old = {e.app: e for e in entries_from_template(before.cluster_template)}
-    new = {e.app: e for e in entries_from_template(after.cluster_template)}
+    old = {e.app: e for e in _app_entries(before)}
+    new = {e.app: e for e in _app_entries(after)}
     removed = sorted(old)[0]
     assert removed not in new and "contract-new" in new
     for app in set(old) & set(new):

@@ -47,8 +47,16 @@ def nat_pool(groups: Sequence[SlotRequest], secondary: str | None = None) -> Poo
 
 
 def plan(**kwargs: Any) -> NetworkPlan:
-    """``plan_network`` with defaults; ``nat_groups``/``secondary_cidr`` make a NAT pool."""
-    args: dict[str, Any] = {"vpc_cidr": VPC, "availability_zones": AZS3, "on_prem_cidrs": ONPREM}
+    """``plan_network`` with defaults; ``nat_groups``/``secondary_cidr`` make a NAT pool.
+
+    The layout tests use /26 app subnets (the default before 0.2.0): small numbers, many slots.
+    """
+    args: dict[str, Any] = {
+        "vpc_cidr": VPC,
+        "availability_zones": AZS3,
+        "on_prem_cidrs": ONPREM,
+        "app_prefix": 26,
+    }
     groups = kwargs.pop("nat_groups", None)
     secondary = kwargs.pop("secondary_cidr", None)
     if groups is not None or secondary is not None:

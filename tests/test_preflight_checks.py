@@ -200,6 +200,20 @@ def test_allowlist_row_removed(private_nat: Synth, baseline: set[Key], tmp_path:
     assert all("(app ledger)" in p.problem for p in new)
 
 
+def test_allowlist_control_plane_row_removed(
+    private_nat: Synth, baseline: set[Key], tmp_path: Path
+) -> None:
+    def edit(template: Template) -> None:
+        del template["Outputs"]["EksSecureAllowListControlPlaneCorpOidc"]
+
+    new = broken(private_nat, baseline, tmp_path, "Cluster.template.json", edit)
+    assert new and {p.check for p in new} == {"allowlist"}
+    assert all(
+        p.problem.startswith("control-plane (CUSTOMER_ROUTED egress) reaches 10.1.2.0/24 tcp/443")
+        for p in new
+    )
+
+
 def test_capacity_system_nodes_raised(
     private_nat: Synth, baseline: set[Key], tmp_path: Path
 ) -> None:

@@ -9,17 +9,7 @@ from eks_secure.preflight import Problem
 
 KNOWN_OPEN: list[tuple[str, str, str]] = [
     # (check, logical ID, start of the problem). Each entry is a real deploy blocker still open.
-    # The allow-list has no rows for the control plane's CUSTOMER_ROUTED calls (here the on-prem
-    # OIDC/webhook destination 10.1.2.0/24 of the examples) from the control-plane subnets
-    # 10.20.5.0/27, .32/27, .64/27: the lead adds them in egress/ (issue 8).
-    (
-        "allowlist",
-        "EksClusterB2BDED5B",
-        "control-plane (CUSTOMER_ROUTED egress) reaches 10.1.2.0/24 tcp/443 from 10.20.5.",
-    ),
-    # App subnets default to /26 (59 usable addresses): an app node group at max_size plus a
-    # rolling-update surge needs more; the lead sizes the default and validates it (issue 8).
-    ("capacity", "", "(59 usable addresses) cannot hold node group"),
+    # Empty: issue 8's findings are closed; keep the mechanism for the next one.
 ]
 
 

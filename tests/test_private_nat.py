@@ -361,7 +361,7 @@ def test_no_vpn_gateway_route_propagation(private_nat: Synth) -> None:
 def test_allow_list_is_the_groups_nat_ips(private_nat: Synth, net: Network) -> None:
     config = private_nat.config
     entries = {e.app: e for e in entries_from_template(private_nat.cluster_template)}
-    assert set(entries) == {a.name for a in config.apps}
+    assert set(entries) == {a.name for a in config.apps} | {"control-plane"}
     for app in private_nat.deployment.tenants:
         entry = entries[app.name]
         ips = {

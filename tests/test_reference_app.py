@@ -85,6 +85,7 @@ def test_cli_synth_needs_no_aws_access(cli_out: Path) -> None:
 def test_cli_synth_writes_the_allow_list(cli_out: Path) -> None:
     document = json.loads((cli_out / "payments-prod-cluster.allowlist.json").read_text())
     assert sorted(e["app"] for e in document["payments-prod-cluster"]) == [
+        "control-plane",
         "fraud-scoring",
         "ledger",
         "payments-api",

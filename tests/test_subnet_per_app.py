@@ -111,7 +111,7 @@ def test_allow_list_equals_the_node_group_subnets(subnet_per_app: Synth, app: st
     template = app_template(subnet_per_app, app)
     nodegroup_cidrs = set(_subnet_cidrs(template, only(template, "AWS::EKS::Nodegroup")["Subnets"]))
     entries = {e.app: e for e in entries_from_template(subnet_per_app.cluster_template)}
-    assert set(entries) == set(APPS)
+    assert set(entries) == {*APPS, "control-plane"}
     assert set(entries[app].source_cidrs) == nodegroup_cidrs
     tenant = tenant_of(subnet_per_app, app)
     assert entries[app].destination_cidrs == tenant.destinations
@@ -130,7 +130,9 @@ def test_allow_list_files_and_cli(
     ]
     by_suffix = {p.suffix: p for p in written}
     document = json.loads(by_suffix[".json"].read_text())
-    assert sorted(e["app"] for e in document["payments-prod-cluster"]) == sorted(APPS)
+    assert sorted(e["app"] for e in document["payments-prod-cluster"]) == sorted(
+        [*APPS, "control-plane"]
+    )
     csv_lines = by_suffix[".csv"].read_text().splitlines()
     assert csv_lines[0] == "app,namespace,pattern,source_cidr,destination_cidr,ports,protocol"
     assert len(csv_lines) == 1 + sum(

@@ -18,7 +18,8 @@ LIST_FORMATS = ("table", "json", "csv")
 DIFF_FORMATS = ("markdown", "csv", "json")
 
 DESCRIPTION = """\
-Print the firewall allow-list of a synthesized deployment: for every app, the source
+Print the firewall allow-list of a synthesized deployment: for every app, and for the
+control plane's CUSTOMER_ROUTED calls (app 'control-plane', no namespace), the source
 networks the on-premises firewall will see, the destinations and the ports. ASSEMBLY is a
 cloud assembly directory (default: cdk.out, written by 'make synth') or a saved
 <stack>.allowlist.json.
@@ -65,8 +66,8 @@ def run(args: argparse.Namespace) -> int:
         stacks = load_allowlists(args.assembly)
         if not stacks:
             print(
-                f"eks-secure allowlist: no allow-list in {args.assembly} (pattern 'base' has no "
-                "apps, so it has none)",
+                f"eks-secure allowlist: no allow-list in {args.assembly} (no app and no "
+                "control_plane_egress destination)",
                 file=sys.stderr,
             )
             return EXIT_FINDINGS
@@ -99,7 +100,7 @@ VERB = Verb(
     configure=configure,
     run=run,
     findings=(
-        "no allow-list to print (pattern base has none); with --diff: the firewall has "
+        "no allow-list to print (no apps, no control_plane_egress); with --diff: the firewall has "
         "rules to add or remove (0 means no change)"
     ),
     examples=(

@@ -267,6 +267,7 @@ class SecureCluster(Construct):
             size=system_nodes or NodeGroupSize(),
             labels={SYSTEM_NODE_LABEL: "system"},
             field="system_nodes",
+            subnet_field="subnets.system_node_prefix",
         )
         """The system node group (no app taint) for add-ons and platform controllers."""
 
@@ -309,6 +310,8 @@ class SecureCluster(Construct):
         labels: Mapping[str, str] | None = None,
         taints: Sequence[eks.TaintSpec] = (),
         field: str = "nodes",
+        subnet_field: str = "the subnets' prefix",
+        addresses_per_node: int | None = None,
     ) -> HardenedNodegroup:
         """Add a hardened managed node group that keeps the system nodes' invariants.
 
@@ -317,7 +320,33 @@ class SecureCluster(Construct):
         besides ``taints``, and waits for the VPC endpoints it bootstraps through and for every
         node prerequisite (e.g. a CNI installed before the first node). ``scope`` places it
         elsewhere than this construct, e.g. in an app's nested stack; ``id`` must be unique there.
+
+        Synthesis fails (:func:`eks_secure.rules.node_subnet_capacity`, naming ``field`` and
+        ``subnet_field``) when a subnet cannot hold the group at ``max_size`` plus the update
+        surge with the VPC CNI's address allocation; subnets whose CIDR is a token are not sized.
+        ``addresses_per_node`` replaces that allocation for nodes whose pods take their addresses
+        elsewhere (a CNI with its own pod subnets); the preflight reads it from the node group's
+        metadata.
         """
+        prefixes = {
+            int(cidr.split("/")[1])
+            for cidr in (s.ipv4_cidr_block for s in subnets)
+            if not cdk.Token.is_unresolved(cidr) and "/" in cidr
+        }
+        prefix_delegation = self._vpc_cni_env.get("ENABLE_PREFIX_DELEGATION", "").lower() == "true"
+        if prefixes:  # the smallest subnet counts
+            rules.raise_problems(
+                rules.node_subnet_capacity(
+                    size.instance_types,
+                    size.max_size,
+                    len(subnets),
+                    max(prefixes),
+                    field=field,
+                    prefix_field=subnet_field,
+                    prefix_delegation=prefix_delegation,
+                    addresses_per_node=addresses_per_node,
+                )
+            )
         cluster_taints = [
             eks.TaintSpec(key=t.key, value=t.value, effect=eks.TaintEffect(_EFFECTS[t.effect]))
             for t in self.options.node_taints
@@ -337,6 +366,12 @@ class SecureCluster(Construct):
             nodegroup.node.add_dependency(self.network.endpoints)
         for prerequisite in self._node_prerequisites:
             nodegroup.nodegroup.node.add_dependency(prerequisite)
+        if addresses_per_node is not None:
+            from eks_secure.preflight.check_capacity import ADDRESSES_METADATA
+
+            cfn = nodegroup.nodegroup.node.default_child
+            assert isinstance(cfn, cdk.CfnResource)
+            cfn.add_metadata(ADDRESSES_METADATA, addresses_per_node)
         self.nodegroups.append(nodegroup)
         return nodegroup
 

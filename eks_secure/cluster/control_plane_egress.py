@@ -4,7 +4,9 @@ With ``ControlPlaneEgressMode: CUSTOMER_ROUTED`` the API server's calls to webho
 and aggregated APIs leave through the cluster's ENIs in the control-plane subnets, governed by
 their route tables, NACLs and the cluster security group. This module opens exactly those flows:
 443/10250/webhook ports to the VPC, and each declared destination's port to its CIDR, after
-checking that every declared destination has a route.
+checking that every declared destination has a route. Each destination also gets an allow-list
+entry (app ``control-plane``, output ``EksSecureAllowListControlPlane<Name>``) with the
+control-plane subnets' CIDRs as sources: on-premises sees those addresses.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from constructs import Construct
 
 from eks_secure import rules
 from eks_secure.config.model import ControlPlaneDestination
+from eks_secure.egress.allowlist import control_plane_entry, control_plane_output_id
+from eks_secure.egress.contract import AllowListEntry
+from eks_secure.egress.outputs import publish_entry
 from eks_secure.errors import ConfigError
 from eks_secure.nag import acknowledge
 
@@ -123,6 +128,23 @@ class ControlPlaneEgress(Construct):
                 ec2.Peer.ipv4(dest.cidr),
                 ec2.Port.tcp(dest.port),
                 f"control-plane egress: {dest.name}",
+            )
+
+        sources = [subnet.ipv4_cidr_block for subnet in subnets]
+        published = sorted(destinations, key=lambda d: control_plane_output_id(d.name))
+        self.allow_list: tuple[AllowListEntry, ...] = tuple(
+            control_plane_entry(dest.name, dest.cidr, dest.port, sources) for dest in published
+        )
+        """What the on-prem firewall must allow for the API server's own calls: one entry per
+        destination, from the control-plane subnets (published as stack outputs, in output-ID
+        order)."""
+        for dest, entry in zip(published, self.allow_list, strict=True):
+            publish_entry(
+                self,
+                control_plane_output_id(dest.name),
+                entry,
+                f"eks-secure allow-list of the control plane's CUSTOMER_ROUTED calls to "
+                f"{dest.name}",
             )
 
         self.network_acl = ec2.NetworkAcl(

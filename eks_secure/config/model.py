@@ -246,8 +246,11 @@ class SubnetSizes(ConfigModel):
     """Interface endpoint subnets, which also hold the transit gateway attachment."""
     system_nodes: SubnetPrefix = Field(default=24, alias="system_node_prefix")
     """System node group and kubectl handler subnets."""
-    app: SubnetPrefix = Field(default=26, alias="app_prefix")
-    """Each app's own subnets (patterns with dedicated subnets per app)."""
+    app: SubnetPrefix = Field(default=24, alias="app_prefix")
+    """Each app's own subnets (patterns with dedicated subnets per app). /24 (251 usable
+    addresses) holds the default app node group (4 m7i.large at 30 addresses each, plus the
+    two-per-subnet update surge) with room to spare; synthesis fails when an app's ``nodes``
+    cannot fit (``apps[i].nodes``). Before 0.2.0 the default was /26: see CHANGELOG.md."""
     nat: SubnetPrefix = Field(default=28, alias="nat_prefix")
     """Each NAT group's subnets (pattern ``private-nat``)."""
 

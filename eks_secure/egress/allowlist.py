@@ -16,10 +16,18 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+from eks_secure import rules
 from eks_secure.egress.contract import AllowListEntry
 
 OUTPUT_PREFIX = "EksSecureAllowList"
 """Logical-ID prefix of the allow-list outputs."""
+
+CONTROL_PLANE = rules.RESERVED_APP
+"""App name (and pattern) of the entries of the control plane's own ``CUSTOMER_ROUTED`` calls:
+one entry per ``control_plane_egress`` destination, from the control-plane subnets, published
+by :class:`~eks_secure.cluster.control_plane_egress.ControlPlaneEgress` in every pattern
+(``base`` included). App names starting with it are reserved (:func:`eks_secure.rules.app_name`),
+so the output IDs never collide."""
 
 CSV_COLUMNS = (
     "app",
@@ -35,6 +43,25 @@ CSV_COLUMNS = (
 def output_id(app: str) -> str:
     """Stable output logical ID of ``app``'s entry (``payments-api`` -> ``...PaymentsApi``)."""
     return OUTPUT_PREFIX + "".join(part.capitalize() for part in app.split("-"))
+
+
+def control_plane_output_id(destination: str) -> str:
+    """Output logical ID of the control-plane entry of destination ``destination``."""
+    return output_id(f"{CONTROL_PLANE}-{destination}")
+
+
+def control_plane_entry(
+    destination: str, cidr: str, port: int, source_cidrs: Sequence[str]
+) -> AllowListEntry:
+    """The allow-list entry of one control-plane destination (no namespace: not an app)."""
+    return AllowListEntry(
+        app=CONTROL_PLANE,
+        namespace="",
+        pattern=CONTROL_PLANE,
+        source_cidrs=tuple(source_cidrs),
+        destination_cidrs=(cidr,),
+        ports=(port,),
+    )
 
 
 def entries_from_template(template: dict[str, object]) -> list[AllowListEntry]:
@@ -74,7 +101,10 @@ def to_json(stacks: dict[str, list[AllowListEntry]]) -> str:
 
 
 def rows(entries: Sequence[AllowListEntry]) -> list[dict[str, str]]:
-    """One firewall rule per (app, source, destination): the CSV/table rows."""
+    """One firewall rule per (app, source, destination): the CSV/table rows.
+
+    Control-plane entries have no namespace: the table shows ``-``, the CSV an empty cell.
+    """
     result = []
     for entry in entries:
         for source in entry.source_cidrs:
@@ -113,7 +143,7 @@ def to_table(stacks: dict[str, list[AllowListEntry]]) -> str:
                 [
                     stack,
                     row["app"],
-                    row["namespace"],
+                    row["namespace"] or "-",
                     row["pattern"],
                     row["source_cidr"],
                     row["destination_cidr"],

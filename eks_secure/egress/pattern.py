@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 
-import aws_cdk as cdk
 from constructs import Construct
 
 from eks_secure import rules
 from eks_secure.cluster.cluster import SecureCluster
-from eks_secure.egress.allowlist import output_id
 from eks_secure.egress.contract import AllowListEntry, Tenant, check_tenants
+from eks_secure.egress.outputs import publish
 from eks_secure.egress.spec import EgressSpec
 from eks_secure.errors import ConfigError
 
@@ -81,19 +79,3 @@ class EgressPattern(Construct):
             raise RuntimeError(f"{type(self).__name__} returned an incomplete allow-list entry")
         self.allow_list = built
         publish(self, built)
-
-
-def publish(scope: Construct, entries: Sequence[AllowListEntry]) -> list[cdk.CfnOutput]:
-    """Add one CloudFormation output per entry to the stack of ``scope``."""
-    stack = cdk.Stack.of(scope)
-    outputs = []
-    for entry in entries:
-        outputs.append(
-            cdk.CfnOutput(
-                stack,
-                output_id(entry.app),
-                value=json.dumps(entry.to_dict(), separators=(",", ":")),
-                description=f"eks-secure allow-list of app {entry.app} ({entry.pattern})",
-            )
-        )
-    return outputs

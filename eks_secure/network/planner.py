@@ -401,7 +401,7 @@ def plan_network(
     control_plane_prefix: int = 27,
     endpoint_prefix: int = 26,
     system_node_prefix: int = 24,
-    app_prefix: int = 26,
+    app_prefix: int = 24,
     lock: Mapping[str, Mapping[str, int]] | None = None,
 ) -> NetworkPlan:
     """Plan every subnet of a deployment; raise :class:`ConfigError` on input that cannot fit.

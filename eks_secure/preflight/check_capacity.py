@@ -1,65 +1,42 @@
 """Check 7: each node subnet holds its node group at ``max_size`` plus a rolling-update surge.
 
-Per managed node group (``AWS::EKS::Nodegroup``) and subnet:
-
-* nodes per subnet: ``ceil(max_size / subnets)`` plus the update surge. EKS updates a managed
-  node group by raising the group by up to twice the number of AZs it spans, so two more nodes
-  per subnet (or ``UpdateConfig.MaxUnavailable`` spread over the subnets, if larger);
-* addresses per node: the VPC CNI allocates, at most, every address of every ENI the instance
-  type can attach (``ENIs x IPv4 per ENI``, from the VPC CNI's own limits table pinned in
-  ``data/eni_limits.json``); with ``ENABLE_PREFIX_DELEGATION`` on, every secondary slot is a /28
-  (16 addresses) instead. The largest of the group's instance types counts;
-* a node group whose pods take no address of its own subnets (a CNI allocating pod IPs from
-  other subnets, e.g. Cilium's gateway nodes) says so in its metadata,
-  ``{"eks-secure:addresses-per-node": N}``, and counts ``N`` per node;
-* other ENIs in the subnet: one per distinct security-group set of each in-VPC Lambda function
-  placed there (Hyperplane ENIs).
-
-A subnet holds ``2^(32 - prefix) - 5`` addresses (AWS reserves five).
+Per managed node group (``AWS::EKS::Nodegroup``) and subnet, with the sizing model of
+:mod:`eks_secure.network.capacity` (shared with the synth-time rule
+:func:`eks_secure.rules.node_subnet_capacity`): nodes per subnet at ``max_size`` plus the update
+surge (``UpdateConfig.MaxUnavailable`` from the template), times the VPC CNI's most addresses
+per node for the largest of the group's instance types (``ENABLE_PREFIX_DELEGATION`` read from
+the vpc-cni add-on), plus one Hyperplane ENI per distinct security-group set of each in-VPC
+Lambda function placed in the subnet. A node group whose pods take
+no address of its own subnets (a CNI allocating pod IPs from other subnets, e.g. Cilium's
+gateway nodes) says so in its metadata, ``{"eks-secure:addresses-per-node": N}``, and counts
+``N`` per node.
 """
 
 from __future__ import annotations
 
-import functools
 import ipaddress
 import json
-import math
-from importlib import resources
-from typing import Any
 
+from eks_secure.network import capacity
+from eks_secure.network.capacity import (
+    addresses_per_node,
+    eni_limits,
+    nodes_per_subnet,
+    prefix_for,
+    surge,
+)
 from eks_secure.preflight.assembly import Assembly, ResourceRef, Stack
 from eks_secure.preflight.physical import render
 from eks_secure.preflight.report import Problem, Report
 
 CHECK = "capacity"
-SURGE_PER_SUBNET = 2
 ADDRESSES_METADATA = "eks-secure:addresses-per-node"
 """Nodegroup metadata overriding the addresses each node takes of its subnet."""
-PREFIX_SIZE = 16
-
-
-@functools.cache
-def eni_limits() -> dict[str, Any]:
-    """The pinned table ``{"source": ..., "types": {type: [enis, ipv4_per_eni]}}``."""
-    path = resources.files("eks_secure.preflight").joinpath("data").joinpath("eni_limits.json")
-    data: dict[str, Any] = json.loads(path.read_text())
-    return data
-
-
-def addresses_per_node(instance_type: str, prefix_delegation: bool) -> int | None:
-    """Most addresses the VPC CNI takes for one node of ``instance_type`` (None if unknown)."""
-    limits = eni_limits()["types"].get(instance_type)
-    if limits is None:
-        return None
-    enis, per_eni = int(limits[0]), int(limits[1])
-    if prefix_delegation:
-        return enis * (1 + (per_eni - 1) * PREFIX_SIZE)
-    return enis * per_eni
 
 
 def usable(cidr: str) -> int:
     """Addresses AWS lets you use in a subnet."""
-    return int(ipaddress.IPv4Network(cidr).num_addresses) - 5
+    return capacity.usable(ipaddress.IPv4Network(cidr).prefixlen)
 
 
 def _prefix_delegation(assembly: Assembly) -> bool:
@@ -113,8 +90,8 @@ def run(assembly: Assembly, report: Report) -> None:
         scaling = props.get("ScalingConfig", {})
         max_size = int(render(scaling.get("MaxSize", 1)))
         unavailable = int(render(props.get("UpdateConfig", {}).get("MaxUnavailable", 1)))
-        surge = max(SURGE_PER_SUBNET, math.ceil(unavailable / len(subnets)))
-        nodes = math.ceil(max_size / len(subnets)) + surge
+        extra_nodes = surge(len(subnets), unavailable)
+        nodes = nodes_per_subnet(max_size, len(subnets), unavailable)
         types = [render(t) for t in props.get("InstanceTypes", ["t3.medium"])]
         declared = resource.get("Metadata", {}).get(ADDRESSES_METADATA)
         per_type = {
@@ -150,16 +127,9 @@ def run(assembly: Assembly, report: Report) -> None:
                     subnet_id,
                     f"subnet {cidr} ({have} usable addresses) cannot hold node group "
                     f"{stack.name}/{logical_id}: {nodes} nodes (max_size {max_size} over "
-                    f"{len(subnets)} subnets + {surge} surge) x {per_node} addresses per "
+                    f"{len(subnets)} subnets + {extra_nodes} surge) x {per_node} addresses per "
                     f"{widest} ({mode}){f' + {extra} Lambda ENIs' if extra else ''} = {need}",
-                    f"give the subnet a prefix of at most /{_prefix_for(need)}, or use fewer or "
+                    f"give the subnet a prefix of at most /{prefix_for(need)}, or use fewer or "
                     "smaller nodes (max_size, instance_types)",
                 )
             )
-
-
-def _prefix_for(addresses: int) -> int:
-    prefix = 28
-    while prefix > 16 and 2 ** (32 - prefix) - 5 < addresses:
-        prefix -= 1
-    return prefix

@@ -37,7 +37,6 @@ from eks_secure.k8s.kyverno import isolation_conditions
 from eks_secure.nag import acknowledge
 from eks_secure.network.planner import SlotPlan
 from eks_secure.network.vpc import TIER_TAG
-from eks_secure.preflight.check_capacity import ADDRESSES_METADATA
 from eks_secure.preflight.flows import FLOWS_METADATA
 from eks_secure.registry.ecr import default_mirror
 from eks_secure.registry.mirror import ImageMirror
@@ -238,6 +237,9 @@ class EgressGroupGateways(Construct):
                     eks.TaintSpec(key=GROUP_LABEL, value=group, effect=eks.TaintEffect.NO_SCHEDULE)
                 ],
                 field=f"{spec.group_field(group)}.nodes",
+                # pods take their IPs from the system-node subnets (eni.nodeSpec), so a gateway
+                # node takes only its primary IP of the gateway subnet
+                addresses_per_node=1,
             )
             nodes.node.add_dependency(subnets_scope)
             self.nodegroups.append(nodes)
@@ -544,9 +546,6 @@ class CiliumEgressGateway(EgressPattern):
                 cfn = nodes.nodegroup.node.default_child
                 assert isinstance(cfn, cdk.CfnResource)
                 cfn.add_metadata(FLOWS_METADATA, flows)
-                # pods take their IPs from the system-node subnets (eni.nodeSpec), so a gateway
-                # node takes its primary IP of the gateway subnet only
-                cfn.add_metadata(ADDRESSES_METADATA, 1)
         self.policy_manifest = cluster.add_chart("CiliumEgress", self.policy_chart)
         """The policies' manifest: after Kyverno, and after the gateway nodes exist."""
         self.policy_manifest.node.add_dependency(self.kyverno.chart)

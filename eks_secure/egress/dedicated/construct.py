@@ -106,6 +106,7 @@ class AppTenant(Construct):
                 eks.TaintSpec(key=APP_LABEL, value=tenant.name, effect=eks.TaintEffect.NO_SCHEDULE)
             ],
             field=f"{tenant.field}.nodes",
+            subnet_field="subnets.app_prefix",
         )
         """The app's node group: label and NoSchedule taint ``eks-secure.io/app=<name>``."""
         # Nodes need their subnets' route tables (S3) and routes; and the placement policy must
