@@ -27,8 +27,17 @@ WILDCARD_REASONS: dict[str, str] = {
     "not exist yet; deletes are limited to resources tagged with this cluster.",
     "NetworkDeleteOnlyTagged": "destructive EC2 calls are allowed only on resources carrying "
     "this cluster's eks-secure:cluster tag.",
-    "StackRoles": "roles under this cluster's IAM path (every role of the cluster stack); "
-    "instance profiles are named by EKS.",
+    "CreateStackRolesWithBoundary": "roles under this cluster's IAM path (every role of the "
+    "cluster stack), and only with this cluster's permissions boundary.",
+    "ManageStackRoles": "roles under this cluster's IAM path (every role of the cluster stack).",
+    "StackInstanceProfiles": "instance profiles under this cluster's IAM path.",
+    "BoundaryClusterServices": "the boundary caps the cluster stack's roles at the services "
+    "EKS nodes, the cluster role, the kubectl handler and flow logs use; the identity "
+    "policies of each role narrow it further.",
+    "BoundaryElbServiceLinkedRole": "limited by iam:AWSServiceName to Elastic Load Balancing "
+    "(AmazonEKSClusterPolicy creates it for Service load balancers).",
+    "BoundaryNodeManagement": "the SSM agent calls of AmazonSSMManagedInstanceCore take no "
+    "resource the boundary could name (instances are launched by EKS).",
     "PassStackRolesToServices": "only roles under this cluster's IAM path, only to EKS/EC2/"
     "Lambda/flow logs.",
     "CreateThisCluster": "eks:CreateCluster takes no resource ARN; the request must carry this "
@@ -48,9 +57,10 @@ WILDCARD_REASONS: dict[str, str] = {
     "StackParameters": "SSM parameters whose names CloudFormation generates (CFN-<id>-<suffix>), "
     "e.g. the kubectl-ready barrier aws_eks_v2 creates; the name cannot be scoped further.",
     "BootstrapAssets": "read-only access to the CDK bootstrap asset bucket and version.",
-    "DriveTheClusterStack": "change sets of this cluster's stack and its nested stacks only.",
-    "RecoverTheClusterStack": "delete, roll back and cancel only this cluster's stack and its "
-    "nested stacks.",
+    "DriveTheClusterStack": "change sets of this cluster's stack only (the stack ID is generated).",
+    "ReadTheClusterStacks": "read-only calls on this cluster's stack and its nested stacks.",
+    "RecoverTheClusterStack": "delete, roll back and cancel only this cluster's stack (the "
+    "stack ID is generated).",
     "BootstrapAssetsAndVersion": "the CDK bootstrap asset bucket and version parameter only.",
 }
 """Why each wildcard in the creator and deployer policies is needed (acknowledged per finding)."""
@@ -86,6 +96,19 @@ def deployer_role_name(cluster_name: str) -> str:
 def break_glass_role_name(cluster_name: str) -> str:
     """Name of the MFA-protected break-glass role of ``cluster_name``."""
     return f"{cluster_name}-break-glass"
+
+
+def boundary_policy_name(cluster_name: str) -> str:
+    """Name of the permissions boundary every role of the cluster stack carries."""
+    return f"{cluster_name}-boundary"
+
+
+def boundary_policy_arn_expression(cluster_name: str) -> str:
+    """``Fn::Sub`` text of the boundary's ARN (fixed name: no cross-stack export)."""
+    return (
+        f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:policy{IAM_PATH}"
+        f"{boundary_policy_name(cluster_name)}"
+    )
 
 
 def role_arn(stack: cdk.Stack, role_name: str) -> str:
@@ -161,6 +184,22 @@ class ClusterCreatorRole(Construct):
             max_session_duration=cdk.Duration.hours(1),
         )
         """Role CloudFormation acts as when it deploys the cluster stack."""
+        boundary_statements = _boundary_statements(cluster_name)
+        self.permissions_boundary = iam.ManagedPolicy(
+            self,
+            "Boundary",
+            managed_policy_name=boundary_policy_name(cluster_name),
+            path=IAM_PATH,
+            description=f"Permissions boundary of every role of EKS cluster {cluster_name}'s stack",
+            statements=boundary_statements,
+        )
+        """Permissions boundary the creator must set on every role it creates or changes
+        (``iam:PermissionsBoundary``); add statements to it for workload roles that need
+        more services (pod identity roles of your apps)."""
+        acknowledge_wildcards(
+            self.permissions_boundary,
+            [(st, WILDCARD_REASONS.get(st.sid or "", "")) for st in boundary_statements],
+        )
         creator_statements = _creator_statements(stack, cluster_name, cluster_stack_name)
         creator_policy = iam.Policy(
             self, "CreatorPolicy", document=iam.PolicyDocument(statements=creator_statements)
@@ -209,6 +248,117 @@ class ClusterCreatorRole(Construct):
         """Emergency admin: MFA-only trust, one-hour sessions, explicit cluster-admin entry."""
 
 
+ROLE_WRITING_ACTIONS = (
+    "iam:CreateRole",
+    "iam:PutRolePolicy",
+    "iam:DeleteRolePolicy",
+    "iam:AttachRolePolicy",
+    "iam:DetachRolePolicy",
+    "iam:PutRolePermissionsBoundary",
+)
+"""Role-writing actions that take ``iam:PermissionsBoundary``: the creator's need the boundary."""
+
+ADMIN_POLICIES = ("AdministratorAccess", "IAMFullAccess", "PowerUserAccess")
+"""AWS managed policies the creator may never attach, boundary or not."""
+
+
+def _admin_policy_arns(arn: str) -> list[str]:
+    return [f"{arn}:iam::aws:policy/{name}" for name in ADMIN_POLICIES]
+
+
+def _boundary_statements(cluster_name: str) -> list[iam.PolicyStatement]:
+    """What any role of the cluster stack may do at most (its identity policies narrow it)."""
+    return [
+        iam.PolicyStatement(
+            sid="BoundaryClusterServices",
+            actions=[
+                "ec2:*",
+                "eks:*",
+                "eks-auth:AssumeRoleForPodIdentity",
+                "elasticloadbalancing:*",
+                "autoscaling:Describe*",
+                "ecr:GetAuthorizationToken",
+                "ecr:BatchCheckLayerAvailability",
+                "ecr:BatchGetImage",
+                "ecr:GetDownloadUrlForLayer",
+                "ecr:DescribeImages",
+                "ecr:DescribeRepositories",
+                "ecr:ListImages",
+                "ecr:GetLifecyclePolicy",
+                "ecr:GetLifecyclePolicyPreview",
+                "ecr:GetRepositoryPolicy",
+                "ecr:DescribeImageScanFindings",
+                "ecr:DescribePullThroughCacheRules",
+                "ecr:BatchImportUpstreamImage",
+                "ecr:CreateRepository",
+                "ecr-public:GetAuthorizationToken",
+                "sts:GetServiceBearerToken",
+                "logs:CreateLogGroup",
+                "logs:CreateLogStream",
+                "logs:PutLogEvents",
+                "logs:DescribeLogGroups",
+                "logs:DescribeLogStreams",
+                "lambda:GetFunction",
+                "lambda:InvokeFunction",
+                "kms:CreateGrant",
+                "kms:DescribeKey",
+                "kms:Decrypt",
+                "kms:Encrypt",
+                "kms:GenerateDataKey*",
+                "kms:ReEncrypt*",
+                "cloudwatch:PutMetricData",
+            ],
+            resources=["*"],
+        ),
+        iam.PolicyStatement(
+            sid="BoundaryNodeManagement",
+            # AmazonSSMManagedInstanceCore's agent calls; never ssm:SendCommand/StartSession
+            actions=[
+                "ssm:DescribeAssociation",
+                "ssm:GetDeployablePatchSnapshotForInstance",
+                "ssm:GetDocument",
+                "ssm:DescribeDocument",
+                "ssm:GetManifest",
+                "ssm:GetParameter",
+                "ssm:GetParameters",
+                "ssm:ListAssociations",
+                "ssm:ListInstanceAssociations",
+                "ssm:PutInventory",
+                "ssm:PutComplianceItems",
+                "ssm:PutConfigurePackageResult",
+                "ssm:UpdateAssociationStatus",
+                "ssm:UpdateInstanceAssociationStatus",
+                "ssm:UpdateInstanceInformation",
+                "ssmmessages:CreateControlChannel",
+                "ssmmessages:CreateDataChannel",
+                "ssmmessages:OpenControlChannel",
+                "ssmmessages:OpenDataChannel",
+                "ec2messages:AcknowledgeMessage",
+                "ec2messages:DeleteMessage",
+                "ec2messages:FailMessage",
+                "ec2messages:GetEndpoint",
+                "ec2messages:GetMessages",
+                "ec2messages:SendReply",
+            ],
+            resources=["*"],
+        ),
+        iam.PolicyStatement(
+            sid="BoundaryElbServiceLinkedRole",
+            actions=["iam:CreateServiceLinkedRole"],
+            resources=["*"],
+            conditions={
+                "StringEquals": {"iam:AWSServiceName": "elasticloadbalancing.amazonaws.com"}
+            },
+        ),
+        *_no_internet_path(),
+    ]
+
+
+def _no_internet_path() -> list[iam.PolicyStatement]:
+    """Explicit denies: no internet path, no traffic copies, no shared snapshots."""
+    return []
+
+
 def _creator_statements(
     stack: cdk.Stack, cluster_name: str, cluster_stack_name: str
 ) -> list[iam.PolicyStatement]:
@@ -224,6 +374,7 @@ def _creator_statements(
     stack_roles = f"{arn}:iam::{stack.account}:role{stack_role_path(cluster_name)}*"
     creator_role = f"{arn}:iam::{stack.account}:role{IAM_PATH}{creator_role_name(cluster_name)}"
     tag_condition = {"StringEquals": {"aws:ResourceTag/eks-secure:cluster": cluster_name}}
+    boundary = f"{arn}:iam::{stack.account}:policy{IAM_PATH}{boundary_policy_name(cluster_name)}"
     statements = [
         iam.PolicyStatement(sid="ThisClusterOnly", actions=["eks:*"], resources=eks_resources),
         iam.PolicyStatement(
@@ -277,29 +428,61 @@ def _creator_statements(
             conditions=tag_condition,
         ),
         iam.PolicyStatement(
-            sid="StackRoles",
+            sid="CreateStackRolesWithBoundary",
+            actions=list(ROLE_WRITING_ACTIONS),
+            resources=[stack_roles],
+            conditions={"StringEquals": {"iam:PermissionsBoundary": boundary}},
+        ),
+        iam.PolicyStatement(
+            sid="ManageStackRoles",
             actions=[
-                "iam:CreateRole",
                 "iam:DeleteRole",
                 "iam:GetRole",
                 "iam:TagRole",
                 "iam:UntagRole",
-                "iam:UpdateAssumeRolePolicy",
                 "iam:UpdateRole",
                 "iam:UpdateRoleDescription",
-                "iam:AttachRolePolicy",
-                "iam:DetachRolePolicy",
-                "iam:PutRolePolicy",
-                "iam:DeleteRolePolicy",
                 "iam:GetRolePolicy",
                 "iam:ListAttachedRolePolicies",
                 "iam:ListRolePolicies",
+            ],
+            resources=[stack_roles],
+        ),
+        iam.PolicyStatement(
+            sid="StackInstanceProfiles",
+            actions=[
                 "iam:CreateInstanceProfile",
                 "iam:DeleteInstanceProfile",
+                "iam:GetInstanceProfile",
+                "iam:TagInstanceProfile",
                 "iam:AddRoleToInstanceProfile",
                 "iam:RemoveRoleFromInstanceProfile",
             ],
-            resources=[stack_roles, f"{arn}:iam::{stack.account}:instance-profile/*"],
+            resources=[
+                f"{arn}:iam::{stack.account}:instance-profile{stack_role_path(cluster_name)}*"
+            ],
+        ),
+        iam.PolicyStatement(
+            sid="NoRetrustNoUnboundedRoles",
+            effect=iam.Effect.DENY,
+            actions=[
+                # trust policies of the stack's roles name fixed service principals: a change
+                # needs a new role (docs/creator-role-runbook.md), never a re-trusted one
+                "iam:UpdateAssumeRolePolicy",
+                "iam:DeleteRolePermissionsBoundary",
+                "iam:CreatePolicyVersion",
+                "iam:SetDefaultPolicyVersion",
+                "iam:DeletePolicy",
+                "iam:DeletePolicyVersion",
+            ],
+            resources=["*"],
+        ),
+        iam.PolicyStatement(
+            sid="NoAdminPolicies",
+            effect=iam.Effect.DENY,
+            actions=["iam:AttachRolePolicy"],
+            resources=["*"],
+            conditions={"ArnLike": {"iam:PolicyARN": list(_admin_policy_arns(arn))}},
         ),
         iam.PolicyStatement(
             sid="PassStackRolesToServices",
@@ -440,10 +623,8 @@ def _deployer_statements(
 ) -> list[iam.PolicyStatement]:
     arn = f"arn:{stack.partition}"
     region_account = f"{stack.region}:{stack.account}"
-    stacks = [
-        f"{arn}:cloudformation:{region_account}:stack/{cluster_stack_name}/*",
-        f"{arn}:cloudformation:{region_account}:stack/{cluster_stack_name}-*/*",
-    ]
+    root = [f"{arn}:cloudformation:{region_account}:stack/{cluster_stack_name}/*"]
+    nested = [f"{arn}:cloudformation:{region_account}:stack/{cluster_stack_name}-*/*"]
     return [
         iam.PolicyStatement(
             sid="PassOnlyTheCreatorRole",
@@ -452,22 +633,30 @@ def _deployer_statements(
             conditions={"StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}},
         ),
         iam.PolicyStatement(
+            # change sets on the cluster stack only: never a new stack named <stack>-..., whose
+            # nested-stack-looking name the creator's NestedStacks statement would cover
             sid="DriveTheClusterStack",
             actions=[
                 "cloudformation:CreateChangeSet",
                 "cloudformation:DeleteChangeSet",
-                "cloudformation:DescribeChangeSet",
                 "cloudformation:ExecuteChangeSet",
+                "cloudformation:ListChangeSets",
+                "cloudformation:GetTemplateSummary",
+            ],
+            resources=root,
+        ),
+        iam.PolicyStatement(
+            sid="ReadTheClusterStacks",
+            actions=[
+                "cloudformation:DescribeChangeSet",
                 "cloudformation:DescribeStacks",
                 "cloudformation:DescribeStackEvents",
-                "cloudformation:ListChangeSets",
                 "cloudformation:GetTemplate",
-                "cloudformation:GetTemplateSummary",
                 "cloudformation:ListStackResources",
                 "cloudformation:DescribeStackResource",
                 "cloudformation:DescribeStackResources",
             ],
-            resources=stacks,
+            resources=root + nested,
         ),
         iam.PolicyStatement(
             sid="RecoverTheClusterStack",
@@ -480,7 +669,7 @@ def _deployer_statements(
                 # docs/creator-role-runbook.md: stop an update that hangs
                 "cloudformation:CancelUpdateStack",
             ],
-            resources=stacks,
+            resources=root,
         ),
         iam.PolicyStatement(
             sid="BootstrapAssetsAndVersion",
