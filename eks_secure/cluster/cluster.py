@@ -516,12 +516,13 @@ def _roles(field: str, roles: Sequence[iam.IRole]) -> list[iam.IRole]:
 
 @jsii.implements(cdk.IAspect)
 class _StackGuards:
-    """Role paths, the permissions boundary and custom-resource service timeouts on every
-    resource of the stack."""
+    """Role paths, the permissions boundary, layer names and custom-resource service timeouts
+    on every resource of the stack."""
 
-    def __init__(self, role_path: str, boundary_arn: str) -> None:
+    def __init__(self, role_path: str, boundary_arn: str, layer_prefix: str) -> None:
         self.role_path = role_path
         self.boundary_arn = boundary_arn
+        self.layer_prefix = layer_prefix
 
     def visit(self, node: IConstruct) -> None:
         if not isinstance(node, cdk.CfnResource):
@@ -533,8 +534,21 @@ class _StackGuards:
         if node.cfn_resource_type == "AWS::IAM::Role":
             # the creator may create and change roles only with this boundary
             node.add_property_override("PermissionsBoundary", {"Fn::Sub": self.boundary_arn})
+        elif node.cfn_resource_type == "AWS::Lambda::LayerVersion" and (
+            not isinstance(node, lambda_.CfnLayerVersion)
+            or node.stack.resolve(node.layer_name) is None  # the L2 passes an unset token
+        ):
+            # explicit <cluster>-<layer> names: the creator's KubectlHandler statement names them
+            scope = node.node.scope
+            layer = scope.node.id if scope is not None else node.node.id
+            node.add_property_override("LayerName", f"{self.layer_prefix}{_layer_name(layer)}")
         elif node.cfn_resource_type.startswith("Custom::"):
             node.add_property_override("ServiceTimeout", CUSTOM_RESOURCE_SERVICE_TIMEOUT)
+
+
+def _layer_name(construct_id: str) -> str:
+    """A Lambda layer name part from a construct ID (letters, digits, ``-`` and ``_``)."""
+    return "".join(c if c.isalnum() or c in "-_" else "-" for c in construct_id).lower()
 
 
 def _guard_deployment(stack: cdk.Stack, cluster_name: str, cluster: eks.Cluster) -> None:
@@ -550,7 +564,11 @@ def _guard_deployment(stack: cdk.Stack, cluster_name: str, cluster: eks.Cluster)
       every custom resource (checked by ``eks-secure preflight``, check ``timeouts``).
     """
     cdk.Aspects.of(stack).add(
-        _StackGuards(stack_role_path(cluster_name), boundary_policy_arn_expression(cluster_name))
+        _StackGuards(
+            stack_role_path(cluster_name),
+            boundary_policy_arn_expression(cluster_name),
+            function_name_prefix(cluster_name),
+        )
     )
     prefix = function_name_prefix(cluster_name)
     for child in cluster.node.find_all():

@@ -51,17 +51,22 @@ WILDCARD_REASONS: dict[str, str] = {
     "(including those of the stack's Lambda functions).",
     "LogGroupsRead": "DescribeLogGroups, CreateLogDelivery and DeleteLogDelivery take no "
     "resource ARN.",
-    "KubectlHandler": "only Lambda functions named <cluster>-* (explicit names set by "
-    "SecureCluster) and layer versions.",
+    "KubectlHandler": "only Lambda functions and layers named <cluster>-* (explicit names set "
+    "by SecureCluster); the action list is what their handlers call.",
     "NestedStacks": "only this cluster's nested stacks.",
     "StackParameters": "SSM parameters whose names CloudFormation generates (CFN-<id>-<suffix>), "
     "e.g. the kubectl-ready barrier aws_eks_v2 creates; the name cannot be scoped further.",
-    "BootstrapAssets": "read-only access to the CDK bootstrap asset bucket and version.",
+    "BootstrapAssets": "read-only access to this deployment's objects (key prefix "
+    "eks-secure/<cluster>/) in the CDK bootstrap asset bucket, and its version.",
+    "TagKeysOnCreate": "KMS authorizes the tags of CreateKey on every key of the account and "
+    "Region; the request must carry this cluster's tag.",
+    "TagOnlyOnCreateOrOwn": "explicit deny.",
     "DriveTheClusterStack": "change sets of this cluster's stack only (the stack ID is generated).",
     "ReadTheClusterStacks": "read-only calls on this cluster's stack and its nested stacks.",
     "RecoverTheClusterStack": "delete, roll back and cancel only this cluster's stack (the "
     "stack ID is generated).",
-    "BootstrapAssetsAndVersion": "the CDK bootstrap asset bucket and version parameter only.",
+    "BootstrapAssetsAndVersion": "this deployment's objects (key prefix eks-secure/<cluster>/) "
+    "in the CDK bootstrap asset bucket, and its version parameter.",
 }
 """Why each wildcard in the creator and deployer policies is needed (acknowledged per finding)."""
 
@@ -76,6 +81,11 @@ def stack_role_path(cluster_name: str) -> str:
     25 characters), so policies scope the stack's roles by this path, never by a name prefix.
     """
     return f"{IAM_PATH}{cluster_name}/"
+
+
+def asset_key_prefix(cluster_name: str) -> str:
+    """Key prefix of the cluster stack's objects in the CDK bootstrap asset bucket."""
+    return f"eks-secure/{cluster_name}/"
 
 
 def function_name_prefix(cluster_name: str) -> str:
@@ -136,6 +146,7 @@ def creator_stack_synthesizer(cluster_name: str) -> cdk.DefaultStackSynthesizer:
     """
     return CreatorStackSynthesizer(
         cluster_name=cluster_name,
+        bucket_prefix=asset_key_prefix(cluster_name),
         execution_role_arn=_role_arn_placeholder(creator_role_name(cluster_name)),
         deploy_role_arn=_role_arn_placeholder(deployer_role_name(cluster_name)),
     )
@@ -220,7 +231,9 @@ class ClusterCreatorRole(Construct):
             max_session_duration=cdk.Duration.hours(1),
         )
         """Role ``cdk deploy`` assumes: may pass the creator role and drive CloudFormation."""
-        deployer_statements = _deployer_statements(stack, cluster_stack_name, self.creator_role)
+        deployer_statements = _deployer_statements(
+            stack, cluster_name, cluster_stack_name, self.creator_role
+        )
         deployer_policy = iam.Policy(
             self, "DeployerPolicy", document=iam.PolicyDocument(statements=deployer_statements)
         )
@@ -354,9 +367,62 @@ def _boundary_statements(cluster_name: str) -> list[iam.PolicyStatement]:
     ]
 
 
+NO_INTERNET_PATH_ACTIONS = (
+    "ec2:CreateInternetGateway",
+    "ec2:AttachInternetGateway",
+    "ec2:CreateEgressOnlyInternetGateway",
+    "ec2:CreateCarrierGateway",
+    "ec2:AllocateAddress",
+    "ec2:AssociateAddress",
+    "ec2:AssociateCarrierIpAddress",
+    "ec2:CreateVpcPeeringConnection",
+    "ec2:AcceptVpcPeeringConnection",
+)
+"""EC2 calls that open a path to the internet (or another VPC): denied to the creator and to
+every role under the boundary."""
+
+EXFILTRATION_ACTIONS = (
+    "ec2:CreateTrafficMirrorFilter",
+    "ec2:CreateTrafficMirrorFilterRule",
+    "ec2:CreateTrafficMirrorSession",
+    "ec2:CreateTrafficMirrorTarget",
+    "ec2:ModifyTrafficMirrorFilterNetworkServices",
+    "ec2:ModifyTrafficMirrorFilterRule",
+    "ec2:ModifyTrafficMirrorSession",
+    "ec2:ModifySnapshotAttribute",
+    "ec2:ModifyImageAttribute",
+    "ec2:ModifyFpgaImageAttribute",
+    "ec2:EnableSnapshotBlockPublicAccess",
+    "ec2:DisableSnapshotBlockPublicAccess",
+    "ec2:DisableImageBlockPublicAccess",
+    "ec2:GetPasswordData",
+)
+"""EC2 calls that copy traffic, share snapshots or images, or read instance passwords."""
+
+
 def _no_internet_path() -> list[iam.PolicyStatement]:
     """Explicit denies: no internet path, no traffic copies, no shared snapshots."""
-    return []
+    return [
+        iam.PolicyStatement(
+            sid="NoInternetPath",
+            effect=iam.Effect.DENY,
+            actions=list(NO_INTERNET_PATH_ACTIONS),
+            resources=["*"],
+        ),
+        iam.PolicyStatement(
+            sid="NoPublicIpOnInstances",
+            effect=iam.Effect.DENY,
+            actions=["ec2:RunInstances"],
+            resources=["*"],
+            conditions={"Bool": {"ec2:AssociatePublicIpAddress": "true"}},
+        ),
+        iam.PolicyStatement(
+            sid="NoTrafficCopiesOrSharing",
+            effect=iam.Effect.DENY,
+            actions=list(EXFILTRATION_ACTIONS),
+            resources=["*"],
+        ),
+    ]
 
 
 def _creator_statements(
@@ -427,6 +493,20 @@ def _creator_statements(
             resources=["*"],
             conditions=tag_condition,
         ),
+        iam.PolicyStatement(
+            # ec2:Create* covers ec2:CreateTags: tags only while creating (ec2:CreateAction)
+            # or on resources already tagged for this cluster, so no foreign resource can be
+            # tagged and then deleted under NetworkDeleteOnlyTagged
+            sid="TagOnlyOnCreateOrOwn",
+            effect=iam.Effect.DENY,
+            actions=["ec2:CreateTags"],
+            resources=["*"],
+            conditions={
+                "Null": {"ec2:CreateAction": "true"},
+                "StringNotEquals": {"aws:ResourceTag/eks-secure:cluster": cluster_name},
+            },
+        ),
+        *_no_internet_path(),
         iam.PolicyStatement(
             sid="CreateStackRolesWithBoundary",
             actions=list(ROLE_WRITING_ACTIONS),
@@ -529,13 +609,28 @@ def _creator_statements(
                 "iam:TagOpenIDConnectProvider",
                 "iam:UpdateOpenIDConnectProviderThumbprint",
             ],
-            resources=[f"{arn}:iam::{stack.account}:oidc-provider/*"],
+            # the issuer EKS assigns: oidc.eks.<region>.amazonaws.com/id/<cluster ID>
+            resources=[
+                f"{arn}:iam::{stack.account}:oidc-provider/oidc.eks.{stack.region}."
+                f"{stack.url_suffix}/id/*"
+            ],
         ),
         iam.PolicyStatement(
             sid="CreateKeys",
-            actions=["kms:CreateKey", "kms:TagResource"],  # tags in the CreateKey request
+            actions=["kms:CreateKey"],
             resources=["*"],
             conditions={"StringEquals": {"aws:RequestTag/eks-secure:cluster": cluster_name}},
+        ),
+        iam.PolicyStatement(
+            # the tags of a CreateKey request: KMS authorizes them on no existing key, so the
+            # request must carry this cluster's tag and the key must not carry another value
+            sid="TagKeysOnCreate",
+            actions=["kms:TagResource"],
+            resources=[f"{arn}:kms:{region_account}:key/*"],
+            conditions={
+                "StringEquals": {"aws:RequestTag/eks-secure:cluster": cluster_name},
+                "Null": {"aws:ResourceTag/eks-secure:cluster": "true"},
+            },
         ),
         iam.PolicyStatement(
             sid="ManageThisClustersKeys",
@@ -562,7 +657,26 @@ def _creator_statements(
         ),
         iam.PolicyStatement(
             sid="LogGroups",
-            actions=["logs:*"],
+            actions=[
+                "logs:CreateLogGroup",
+                "logs:DeleteLogGroup",
+                "logs:PutRetentionPolicy",
+                "logs:DeleteRetentionPolicy",
+                "logs:AssociateKmsKey",
+                "logs:DisassociateKmsKey",
+                "logs:TagResource",
+                "logs:UntagResource",
+                "logs:TagLogGroup",
+                "logs:UntagLogGroup",
+                "logs:ListTagsForResource",
+                "logs:ListTagsLogGroup",
+                "logs:DescribeLogGroups",
+                "logs:GetDataProtectionPolicy",
+                "logs:PutDataProtectionPolicy",
+                "logs:DeleteDataProtectionPolicy",
+                "logs:PutBearerTokenAuthentication",
+                "logs:PutLogGroupDeletionProtection",
+            ],
             resources=[
                 f"{arn}:logs:{region_account}:log-group:/aws/eks/{cluster_name}/*",
                 f"{arn}:logs:{region_account}:log-group:{cluster_stack_name}-*",
@@ -577,10 +691,37 @@ def _creator_statements(
         ),
         iam.PolicyStatement(
             sid="KubectlHandler",
-            actions=["lambda:*"],
+            actions=[
+                "lambda:CreateFunction",
+                "lambda:DeleteFunction",
+                "lambda:GetFunction",
+                "lambda:GetFunctionConfiguration",
+                "lambda:GetFunctionCodeSigningConfig",
+                "lambda:PutFunctionCodeSigningConfig",
+                "lambda:DeleteFunctionCodeSigningConfig",
+                "lambda:GetFunctionRecursionConfig",
+                "lambda:PutFunctionRecursionConfig",
+                "lambda:PutFunctionScalingConfig",
+                "lambda:GetRuntimeManagementConfig",
+                "lambda:PutRuntimeManagementConfig",
+                "lambda:UpdateFunctionCode",
+                "lambda:UpdateFunctionConfiguration",
+                "lambda:PutFunctionConcurrency",
+                "lambda:DeleteFunctionConcurrency",
+                "lambda:GetFunctionConcurrency",
+                "lambda:InvokeFunction",
+                "lambda:TagResource",
+                "lambda:UntagResource",
+                "lambda:ListTags",
+                "lambda:ListVersionsByFunction",
+                "lambda:PublishVersion",
+                "lambda:GetLayerVersion",
+                "lambda:PublishLayerVersion",
+                "lambda:DeleteLayerVersion",
+            ],
             resources=[
                 f"{arn}:lambda:{region_account}:function:{function_name_prefix(cluster_name)}*",
-                f"{arn}:lambda:{region_account}:layer:*",
+                f"{arn}:lambda:{region_account}:layer:{function_name_prefix(cluster_name)}*",
             ],
         ),
         iam.PolicyStatement(
@@ -610,7 +751,8 @@ def _creator_statements(
                 "ssm:GetParameter",
             ],
             resources=[
-                f"{arn}:s3:::cdk-*-assets-{stack.account}-{stack.region}/*",
+                f"{arn}:s3:::cdk-*-assets-{stack.account}-{stack.region}/"
+                f"{asset_key_prefix(cluster_name)}*",
                 f"{arn}:ssm:{region_account}:parameter/cdk-bootstrap/*",
             ],
         ),
@@ -619,7 +761,7 @@ def _creator_statements(
 
 
 def _deployer_statements(
-    stack: cdk.Stack, cluster_stack_name: str, creator_role: iam.IRole
+    stack: cdk.Stack, cluster_name: str, cluster_stack_name: str, creator_role: iam.IRole
 ) -> list[iam.PolicyStatement]:
     arn = f"arn:{stack.partition}"
     region_account = f"{stack.region}:{stack.account}"
@@ -672,17 +814,14 @@ def _deployer_statements(
             resources=root,
         ),
         iam.PolicyStatement(
+            # read only: the CLI publishes assets with the bootstrap's file-publishing role,
+            # and CloudFormation reads the template (under this deployment's key prefix) as
+            # the caller
             sid="BootstrapAssetsAndVersion",
-            actions=[
-                "s3:GetObject",
-                "s3:PutObject",
-                "s3:ListBucket",
-                "ssm:GetParameter",
-                "ssm:GetParameters",
-            ],
+            actions=["s3:GetObject", "ssm:GetParameter", "ssm:GetParameters"],
             resources=[
-                f"{arn}:s3:::cdk-*-assets-{stack.account}-{stack.region}",
-                f"{arn}:s3:::cdk-*-assets-{stack.account}-{stack.region}/*",
+                f"{arn}:s3:::cdk-*-assets-{stack.account}-{stack.region}/"
+                f"{asset_key_prefix(cluster_name)}*",
                 f"{arn}:ssm:{region_account}:parameter/cdk-bootstrap/*",
             ],
         ),

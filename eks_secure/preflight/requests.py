@@ -187,6 +187,15 @@ def _tag_context(tags: dict[str, str], prefix: str) -> dict[str, ContextValue]:
     return {f"{prefix}/{k}": v for k, v in tags.items()}
 
 
+def _create_action(rtype: str, region: str, service: str) -> str | None:
+    """The action that creates a resource of ``rtype`` (``ec2:CreateAction`` of its tags)."""
+    for permission in handler_permissions(rtype, region, "create"):
+        prefix, _, verb = permission.partition(":")
+        if prefix == service and verb.startswith(CREATING_VERBS) and verb not in TAGGING:
+            return verb
+    return None
+
+
 def _boundary_context(stack: Stack, logical_id: str) -> dict[str, ContextValue]:
     """``iam:PermissionsBoundary`` of a request on a role: the role's boundary, if it has one."""
     if stack.resources[logical_id].get("Type") != "AWS::IAM::Role":
@@ -237,6 +246,7 @@ def requests_for(stack: Stack, logical_id: str) -> Iterator[NeededRequest]:
     )
     retained = resource.get("DeletionPolicy") in ("Retain", "RetainExceptOnCreate")
 
+    create_action = _create_action(rtype, region, own_service)
     for operation in OPERATIONS:
         if operation == "delete" and retained and resource.get("DeletionPolicy") == "Retain":
             continue
@@ -325,6 +335,15 @@ def requests_for(stack: Stack, logical_id: str) -> Iterator[NeededRequest]:
                         tags = resource_tags(*owner)
                     context.update(_tag_context(tags, "aws:ResourceTag"))
                     context.update(_tag_context(tags, f"{service}:ResourceTag"))
+                if (
+                    service == "ec2"
+                    and tagging
+                    and own
+                    and operation == "create"
+                    and tag_on_create
+                    and create_action
+                ):
+                    context["ec2:CreateAction"] = create_action
                 if permission in BOUNDARY_KEYED and owner is not None:
                     context.update(_boundary_context(*owner))
                 yield make(operation, permission, arn, context)
