@@ -17,6 +17,7 @@ from constructs import Construct
 from eks_secure.cluster.tagging import CreatorStackSynthesizer
 from eks_secure.errors import ConfigError
 from eks_secure.nag import acknowledge_wildcards
+from eks_secure.preflight.requests import BOUNDARY_KEYED
 
 WILDCARD_REASONS: dict[str, str] = {
     "ThisClusterOnly": "eks:* is limited to this cluster's own ARNs (cluster, node groups, "
@@ -261,15 +262,9 @@ class ClusterCreatorRole(Construct):
         """Emergency admin: MFA-only trust, one-hour sessions, explicit cluster-admin entry."""
 
 
-ROLE_WRITING_ACTIONS = (
-    "iam:CreateRole",
-    "iam:PutRolePolicy",
-    "iam:DeleteRolePolicy",
-    "iam:AttachRolePolicy",
-    "iam:DetachRolePolicy",
-    "iam:PutRolePermissionsBoundary",
-)
-"""Role-writing actions that take ``iam:PermissionsBoundary``: the creator's need the boundary."""
+ROLE_WRITING_ACTIONS = tuple(a for a in BOUNDARY_KEYED if a != "iam:DeleteRolePermissionsBoundary")
+"""Role-writing actions that take ``iam:PermissionsBoundary``: the creator's need the boundary
+(removing a boundary is denied outright)."""
 
 ADMIN_POLICIES = ("AdministratorAccess", "IAMFullAccess", "PowerUserAccess")
 """AWS managed policies the creator may never attach, boundary or not."""
