@@ -50,3 +50,19 @@ def test_reference_pattern_passes_preflight(fixture: str, request: pytest.Fixtur
         "allowlist",
         "capacity",
     }
+
+
+@pytest.mark.parametrize(
+    "fixture",
+    [
+        pytest.param(name, marks=pytest.mark.xdist_group(name.replace("_", "-")))
+        for name in ("base", "subnet_per_app", "private_nat")
+    ],
+)
+def test_preflight_reads_every_template(fixture: str, request: pytest.FixtureRequest) -> None:
+    """Nested stacks are found (a missed one would pass every check vacuously)."""
+    from eks_secure.preflight.assembly import load
+
+    deployment: Synth = request.getfixturevalue(fixture)
+    files = sorted(p.name for p in deployment.outdir.glob("*.template.json"))
+    assert sorted(s.file.name for s in load(deployment.outdir).stacks) == files

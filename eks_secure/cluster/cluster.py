@@ -22,7 +22,11 @@ from eks_secure import rules
 from eks_secure.cluster.access import AccessEntries
 from eks_secure.cluster.addons import ManagedAddons
 from eks_secure.cluster.control_plane_egress import ControlPlaneEgress
-from eks_secure.cluster.creator_role import function_name_prefix, stack_role_path
+from eks_secure.cluster.creator_role import (
+    boundary_policy_arn_expression,
+    function_name_prefix,
+    stack_role_path,
+)
 from eks_secure.cluster.jsii_types import as_icluster
 from eks_secure.cluster.nodegroup import HardenedNodegroup
 from eks_secure.cluster.tagging import tag_for_cluster
@@ -614,33 +618,60 @@ def _roles(field: str, roles: Sequence[iam.IRole]) -> list[iam.IRole]:
 
 @jsii.implements(cdk.IAspect)
 class _StackGuards:
-    """Role paths and custom-resource service timeouts on every resource of the stack."""
+    """Role paths, the permissions boundary, layer names and custom-resource service timeouts
+    on every resource of the stack."""
 
-    def __init__(self, role_path: str) -> None:
+    def __init__(self, role_path: str, boundary_arn: str, layer_prefix: str) -> None:
         self.role_path = role_path
+        self.boundary_arn = boundary_arn
+        self.layer_prefix = layer_prefix
 
     def visit(self, node: IConstruct) -> None:
         if not isinstance(node, cdk.CfnResource):
             return
-        if node.cfn_resource_type == "AWS::IAM::Role":
-            role = node if isinstance(node, iam.CfnRole) else None
-            if role is None or role.path is None:
+        if node.cfn_resource_type in ("AWS::IAM::Role", "AWS::IAM::InstanceProfile"):
+            typed = node if isinstance(node, iam.CfnRole | iam.CfnInstanceProfile) else None
+            if typed is None or typed.path is None:
                 node.add_property_override("Path", self.role_path)
+        if node.cfn_resource_type == "AWS::IAM::Role":
+            # the creator may create and change roles only with this boundary
+            node.add_property_override("PermissionsBoundary", {"Fn::Sub": self.boundary_arn})
+        elif node.cfn_resource_type == "AWS::Lambda::LayerVersion" and (
+            not isinstance(node, lambda_.CfnLayerVersion)
+            or node.stack.resolve(node.layer_name) is None  # the L2 passes an unset token
+        ):
+            # explicit <cluster>-<layer> names: the creator's KubectlHandler statement names them
+            scope = node.node.scope
+            layer = scope.node.id if scope is not None else node.node.id
+            node.add_property_override("LayerName", f"{self.layer_prefix}{_layer_name(layer)}")
         elif node.cfn_resource_type.startswith("Custom::"):
             node.add_property_override("ServiceTimeout", CUSTOM_RESOURCE_SERVICE_TIMEOUT)
+
+
+def _layer_name(construct_id: str) -> str:
+    """A Lambda layer name part from a construct ID (letters, digits, ``-`` and ``_``)."""
+    return "".join(c if c.isalnum() or c in "-_" else "-" for c in construct_id).lower()
 
 
 def _guard_deployment(stack: cdk.Stack, cluster_name: str, cluster: eks.Cluster) -> None:
     """What a first deploy (and its rollback) needs of names, paths and timeouts.
 
-    * every IAM role of the stack and its nested stacks under ``stack_role_path(cluster_name)``:
-      CloudFormation truncates generated role names, so the creator policy scopes the path;
+    * every IAM role (and instance profile) of the stack and its nested stacks under
+      ``stack_role_path(cluster_name)``: CloudFormation truncates generated role names, so the
+      creator policy scopes the path; every role with the cluster's permissions boundary
+      (``<cluster>-boundary``, created by the creator stack), which the creator requires;
     * explicit names ``<cluster>-kubectl-handler``, ``<cluster>-kubectl-provider`` and
       ``<cluster>-default-sg`` for the stack's Lambda functions, for the same reason;
     * the kubectl handler's timeout below the provider framework's, and a ``ServiceTimeout`` on
       every custom resource (checked by ``eks-secure preflight``, check ``timeouts``).
     """
-    cdk.Aspects.of(stack).add(_StackGuards(stack_role_path(cluster_name)))
+    cdk.Aspects.of(stack).add(
+        _StackGuards(
+            stack_role_path(cluster_name),
+            boundary_policy_arn_expression(cluster_name),
+            function_name_prefix(cluster_name),
+        )
+    )
     prefix = function_name_prefix(cluster_name)
     for child in cluster.node.find_all():
         if isinstance(child, lambda_.CfnFunction) and "KubectlProvider/Handler" in child.node.path:

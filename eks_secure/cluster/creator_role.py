@@ -17,6 +17,7 @@ from constructs import Construct
 from eks_secure.cluster.tagging import CreatorStackSynthesizer
 from eks_secure.errors import ConfigError
 from eks_secure.nag import acknowledge_wildcards
+from eks_secure.preflight.requests import BOUNDARY_KEYED
 
 WILDCARD_REASONS: dict[str, str] = {
     "ThisClusterOnly": "eks:* is limited to this cluster's own ARNs (cluster, node groups, "
@@ -27,8 +28,17 @@ WILDCARD_REASONS: dict[str, str] = {
     "not exist yet; deletes are limited to resources tagged with this cluster.",
     "NetworkDeleteOnlyTagged": "destructive EC2 calls are allowed only on resources carrying "
     "this cluster's eks-secure:cluster tag.",
-    "StackRoles": "roles under this cluster's IAM path (every role of the cluster stack); "
-    "instance profiles are named by EKS.",
+    "CreateStackRolesWithBoundary": "roles under this cluster's IAM path (every role of the "
+    "cluster stack), and only with this cluster's permissions boundary.",
+    "ManageStackRoles": "roles under this cluster's IAM path (every role of the cluster stack).",
+    "StackInstanceProfiles": "instance profiles under this cluster's IAM path.",
+    "BoundaryClusterServices": "the boundary caps the cluster stack's roles at the services "
+    "EKS nodes, the cluster role, the kubectl handler and flow logs use; the identity "
+    "policies of each role narrow it further.",
+    "BoundaryElbServiceLinkedRole": "limited by iam:AWSServiceName to Elastic Load Balancing "
+    "(AmazonEKSClusterPolicy creates it for Service load balancers).",
+    "BoundaryNodeManagement": "the SSM agent calls of AmazonSSMManagedInstanceCore take no "
+    "resource the boundary could name (instances are launched by EKS).",
     "PassStackRolesToPodIdentity": "only roles under this cluster's IAM path, only to EKS Pod "
     "Identity (the Cilium operator's role in pattern cilium).",
     "PassStackRolesToServices": "only roles under this cluster's IAM path, only to EKS/EC2/"
@@ -48,16 +58,22 @@ WILDCARD_REASONS: dict[str, str] = {
     "AuditTrailDescribe": "cloudtrail:DescribeTrails takes no resource ARN (read-only).",
     "LogGroupsRead": "DescribeLogGroups, CreateLogDelivery and DeleteLogDelivery take no "
     "resource ARN.",
-    "KubectlHandler": "only Lambda functions named <cluster>-* (explicit names set by "
-    "SecureCluster) and layer versions.",
+    "KubectlHandler": "only Lambda functions and layers named <cluster>-* (explicit names set "
+    "by SecureCluster); the action list is what their handlers call.",
     "NestedStacks": "only this cluster's nested stacks.",
     "StackParameters": "SSM parameters whose names CloudFormation generates (CFN-<id>-<suffix>), "
     "e.g. the kubectl-ready barrier aws_eks_v2 creates; the name cannot be scoped further.",
-    "BootstrapAssets": "read-only access to the CDK bootstrap asset bucket and version.",
-    "DriveTheClusterStack": "change sets of this cluster's stack and its nested stacks only.",
-    "RecoverTheClusterStack": "delete, roll back and cancel only this cluster's stack and its "
-    "nested stacks.",
-    "BootstrapAssetsAndVersion": "the CDK bootstrap asset bucket and version parameter only.",
+    "BootstrapAssets": "read-only access to this deployment's objects (key prefix "
+    "eks-secure/<cluster>/) in the CDK bootstrap asset bucket, and its version.",
+    "TagKeysOnCreate": "KMS authorizes the tags of CreateKey on every key of the account and "
+    "Region; the request must carry this cluster's tag.",
+    "TagOnlyOnCreateOrOwn": "explicit deny.",
+    "DriveTheClusterStack": "change sets of this cluster's stack only (the stack ID is generated).",
+    "ReadTheClusterStacks": "read-only calls on this cluster's stack and its nested stacks.",
+    "RecoverTheClusterStack": "delete, roll back and cancel only this cluster's stack (the "
+    "stack ID is generated).",
+    "BootstrapAssetsAndVersion": "this deployment's objects (key prefix eks-secure/<cluster>/) "
+    "in the CDK bootstrap asset bucket, and its version parameter.",
 }
 """Why each wildcard in the creator and deployer policies is needed (acknowledged per finding)."""
 
@@ -72,6 +88,11 @@ def stack_role_path(cluster_name: str) -> str:
     25 characters), so policies scope the stack's roles by this path, never by a name prefix.
     """
     return f"{IAM_PATH}{cluster_name}/"
+
+
+def asset_key_prefix(cluster_name: str) -> str:
+    """Key prefix of the cluster stack's objects in the CDK bootstrap asset bucket."""
+    return f"eks-secure/{cluster_name}/"
 
 
 def function_name_prefix(cluster_name: str) -> str:
@@ -92,6 +113,19 @@ def deployer_role_name(cluster_name: str) -> str:
 def break_glass_role_name(cluster_name: str) -> str:
     """Name of the MFA-protected break-glass role of ``cluster_name``."""
     return f"{cluster_name}-break-glass"
+
+
+def boundary_policy_name(cluster_name: str) -> str:
+    """Name of the permissions boundary every role of the cluster stack carries."""
+    return f"{cluster_name}-boundary"
+
+
+def boundary_policy_arn_expression(cluster_name: str) -> str:
+    """``Fn::Sub`` text of the boundary's ARN (fixed name: no cross-stack export)."""
+    return (
+        f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:policy{IAM_PATH}"
+        f"{boundary_policy_name(cluster_name)}"
+    )
 
 
 def role_arn(stack: cdk.Stack, role_name: str) -> str:
@@ -119,6 +153,7 @@ def creator_stack_synthesizer(cluster_name: str) -> cdk.DefaultStackSynthesizer:
     """
     return CreatorStackSynthesizer(
         cluster_name=cluster_name,
+        bucket_prefix=asset_key_prefix(cluster_name),
         execution_role_arn=_role_arn_placeholder(creator_role_name(cluster_name)),
         deploy_role_arn=_role_arn_placeholder(deployer_role_name(cluster_name)),
     )
@@ -170,6 +205,22 @@ class ClusterCreatorRole(Construct):
             max_session_duration=cdk.Duration.hours(1),
         )
         """Role CloudFormation acts as when it deploys the cluster stack."""
+        boundary_statements = _boundary_statements(cluster_name)
+        self.permissions_boundary = iam.ManagedPolicy(
+            self,
+            "Boundary",
+            managed_policy_name=boundary_policy_name(cluster_name),
+            path=IAM_PATH,
+            description=f"Permissions boundary of every role of EKS cluster {cluster_name}'s stack",
+            statements=boundary_statements,
+        )
+        """Permissions boundary the creator must set on every role it creates or changes
+        (``iam:PermissionsBoundary``); add statements to it for workload roles that need
+        more services (pod identity roles of your apps)."""
+        acknowledge_wildcards(
+            self.permissions_boundary,
+            [(st, WILDCARD_REASONS.get(st.sid or "", "")) for st in boundary_statements],
+        )
         creator_statements = _creator_statements(stack, cluster_name, cluster_stack_name)
         if audit_trail:
             creator_statements += audit_trail_statements(stack, cluster_name)
@@ -192,7 +243,9 @@ class ClusterCreatorRole(Construct):
             max_session_duration=cdk.Duration.hours(1),
         )
         """Role ``cdk deploy`` assumes: may pass the creator role and drive CloudFormation."""
-        deployer_statements = _deployer_statements(stack, cluster_stack_name, self.creator_role)
+        deployer_statements = _deployer_statements(
+            stack, cluster_name, cluster_stack_name, self.creator_role
+        )
         deployer_policy = iam.Policy(
             self, "DeployerPolicy", document=iam.PolicyDocument(statements=deployer_statements)
         )
@@ -252,6 +305,164 @@ def audit_trail_statements(stack: cdk.Stack, cluster_name: str) -> list[iam.Poli
     ]
 
 
+ROLE_WRITING_ACTIONS = tuple(a for a in BOUNDARY_KEYED if a != "iam:DeleteRolePermissionsBoundary")
+"""Role-writing actions that take ``iam:PermissionsBoundary``: the creator's need the boundary
+(removing a boundary is denied outright)."""
+
+ADMIN_POLICIES = ("AdministratorAccess", "IAMFullAccess", "PowerUserAccess")
+"""AWS managed policies the creator may never attach, boundary or not."""
+
+
+def _admin_policy_arns(arn: str) -> list[str]:
+    return [f"{arn}:iam::aws:policy/{name}" for name in ADMIN_POLICIES]
+
+
+def _boundary_statements(cluster_name: str) -> list[iam.PolicyStatement]:
+    """What any role of the cluster stack may do at most (its identity policies narrow it)."""
+    return [
+        iam.PolicyStatement(
+            sid="BoundaryClusterServices",
+            actions=[
+                "ec2:*",
+                "eks:*",
+                "eks-auth:AssumeRoleForPodIdentity",
+                "elasticloadbalancing:*",
+                "autoscaling:Describe*",
+                "ecr:GetAuthorizationToken",
+                "ecr:BatchCheckLayerAvailability",
+                "ecr:BatchGetImage",
+                "ecr:GetDownloadUrlForLayer",
+                "ecr:DescribeImages",
+                "ecr:DescribeRepositories",
+                "ecr:ListImages",
+                "ecr:GetLifecyclePolicy",
+                "ecr:GetLifecyclePolicyPreview",
+                "ecr:GetRepositoryPolicy",
+                "ecr:DescribeImageScanFindings",
+                "ecr:DescribePullThroughCacheRules",
+                "ecr:BatchImportUpstreamImage",
+                "ecr:CreateRepository",
+                "ecr-public:GetAuthorizationToken",
+                "sts:GetServiceBearerToken",
+                "logs:CreateLogGroup",
+                "logs:CreateLogStream",
+                "logs:PutLogEvents",
+                "logs:DescribeLogGroups",
+                "logs:DescribeLogStreams",
+                "lambda:GetFunction",
+                "lambda:InvokeFunction",
+                "kms:CreateGrant",
+                "kms:DescribeKey",
+                "kms:Decrypt",
+                "kms:Encrypt",
+                "kms:GenerateDataKey*",
+                "kms:ReEncrypt*",
+                "cloudwatch:PutMetricData",
+            ],
+            resources=["*"],
+        ),
+        iam.PolicyStatement(
+            sid="BoundaryNodeManagement",
+            # AmazonSSMManagedInstanceCore's agent calls; never ssm:SendCommand/StartSession
+            actions=[
+                "ssm:DescribeAssociation",
+                "ssm:GetDeployablePatchSnapshotForInstance",
+                "ssm:GetDocument",
+                "ssm:DescribeDocument",
+                "ssm:GetManifest",
+                "ssm:GetParameter",
+                "ssm:GetParameters",
+                "ssm:ListAssociations",
+                "ssm:ListInstanceAssociations",
+                "ssm:PutInventory",
+                "ssm:PutComplianceItems",
+                "ssm:PutConfigurePackageResult",
+                "ssm:UpdateAssociationStatus",
+                "ssm:UpdateInstanceAssociationStatus",
+                "ssm:UpdateInstanceInformation",
+                "ssmmessages:CreateControlChannel",
+                "ssmmessages:CreateDataChannel",
+                "ssmmessages:OpenControlChannel",
+                "ssmmessages:OpenDataChannel",
+                "ec2messages:AcknowledgeMessage",
+                "ec2messages:DeleteMessage",
+                "ec2messages:FailMessage",
+                "ec2messages:GetEndpoint",
+                "ec2messages:GetMessages",
+                "ec2messages:SendReply",
+            ],
+            resources=["*"],
+        ),
+        iam.PolicyStatement(
+            sid="BoundaryElbServiceLinkedRole",
+            actions=["iam:CreateServiceLinkedRole"],
+            resources=["*"],
+            conditions={
+                "StringEquals": {"iam:AWSServiceName": "elasticloadbalancing.amazonaws.com"}
+            },
+        ),
+        *_no_internet_path(),
+    ]
+
+
+NO_INTERNET_PATH_ACTIONS = (
+    "ec2:CreateInternetGateway",
+    "ec2:AttachInternetGateway",
+    "ec2:CreateEgressOnlyInternetGateway",
+    "ec2:CreateCarrierGateway",
+    "ec2:AllocateAddress",
+    "ec2:AssociateAddress",
+    "ec2:AssociateCarrierIpAddress",
+    "ec2:CreateVpcPeeringConnection",
+    "ec2:AcceptVpcPeeringConnection",
+)
+"""EC2 calls that open a path to the internet (or another VPC): denied to the creator and to
+every role under the boundary."""
+
+EXFILTRATION_ACTIONS = (
+    "ec2:CreateTrafficMirrorFilter",
+    "ec2:CreateTrafficMirrorFilterRule",
+    "ec2:CreateTrafficMirrorSession",
+    "ec2:CreateTrafficMirrorTarget",
+    "ec2:ModifyTrafficMirrorFilterNetworkServices",
+    "ec2:ModifyTrafficMirrorFilterRule",
+    "ec2:ModifyTrafficMirrorSession",
+    "ec2:ModifySnapshotAttribute",
+    "ec2:ModifyImageAttribute",
+    "ec2:ModifyFpgaImageAttribute",
+    "ec2:EnableSnapshotBlockPublicAccess",
+    "ec2:DisableSnapshotBlockPublicAccess",
+    "ec2:DisableImageBlockPublicAccess",
+    "ec2:GetPasswordData",
+)
+"""EC2 calls that copy traffic, share snapshots or images, or read instance passwords."""
+
+
+def _no_internet_path() -> list[iam.PolicyStatement]:
+    """Explicit denies: no internet path, no traffic copies, no shared snapshots."""
+    return [
+        iam.PolicyStatement(
+            sid="NoInternetPath",
+            effect=iam.Effect.DENY,
+            actions=list(NO_INTERNET_PATH_ACTIONS),
+            resources=["*"],
+        ),
+        iam.PolicyStatement(
+            sid="NoPublicIpOnInstances",
+            effect=iam.Effect.DENY,
+            actions=["ec2:RunInstances"],
+            resources=["*"],
+            conditions={"Bool": {"ec2:AssociatePublicIpAddress": "true"}},
+        ),
+        iam.PolicyStatement(
+            sid="NoTrafficCopiesOrSharing",
+            effect=iam.Effect.DENY,
+            actions=list(EXFILTRATION_ACTIONS),
+            resources=["*"],
+        ),
+    ]
+
+
 def _creator_statements(
     stack: cdk.Stack, cluster_name: str, cluster_stack_name: str
 ) -> list[iam.PolicyStatement]:
@@ -267,6 +478,7 @@ def _creator_statements(
     stack_roles = f"{arn}:iam::{stack.account}:role{stack_role_path(cluster_name)}*"
     creator_role = f"{arn}:iam::{stack.account}:role{IAM_PATH}{creator_role_name(cluster_name)}"
     tag_condition = {"StringEquals": {"aws:ResourceTag/eks-secure:cluster": cluster_name}}
+    boundary = f"{arn}:iam::{stack.account}:policy{IAM_PATH}{boundary_policy_name(cluster_name)}"
     statements = [
         iam.PolicyStatement(sid="ThisClusterOnly", actions=["eks:*"], resources=eks_resources),
         iam.PolicyStatement(
@@ -320,29 +532,75 @@ def _creator_statements(
             conditions=tag_condition,
         ),
         iam.PolicyStatement(
-            sid="StackRoles",
+            # ec2:Create* covers ec2:CreateTags: tags only while creating (ec2:CreateAction)
+            # or on resources already tagged for this cluster, so no foreign resource can be
+            # tagged and then deleted under NetworkDeleteOnlyTagged
+            sid="TagOnlyOnCreateOrOwn",
+            effect=iam.Effect.DENY,
+            actions=["ec2:CreateTags"],
+            resources=["*"],
+            conditions={
+                "Null": {"ec2:CreateAction": "true"},
+                "StringNotEquals": {"aws:ResourceTag/eks-secure:cluster": cluster_name},
+            },
+        ),
+        *_no_internet_path(),
+        iam.PolicyStatement(
+            sid="CreateStackRolesWithBoundary",
+            actions=list(ROLE_WRITING_ACTIONS),
+            resources=[stack_roles],
+            conditions={"StringEquals": {"iam:PermissionsBoundary": boundary}},
+        ),
+        iam.PolicyStatement(
+            sid="ManageStackRoles",
             actions=[
-                "iam:CreateRole",
                 "iam:DeleteRole",
                 "iam:GetRole",
                 "iam:TagRole",
                 "iam:UntagRole",
-                "iam:UpdateAssumeRolePolicy",
                 "iam:UpdateRole",
                 "iam:UpdateRoleDescription",
-                "iam:AttachRolePolicy",
-                "iam:DetachRolePolicy",
-                "iam:PutRolePolicy",
-                "iam:DeleteRolePolicy",
                 "iam:GetRolePolicy",
                 "iam:ListAttachedRolePolicies",
                 "iam:ListRolePolicies",
+            ],
+            resources=[stack_roles],
+        ),
+        iam.PolicyStatement(
+            sid="StackInstanceProfiles",
+            actions=[
                 "iam:CreateInstanceProfile",
                 "iam:DeleteInstanceProfile",
+                "iam:GetInstanceProfile",
+                "iam:TagInstanceProfile",
                 "iam:AddRoleToInstanceProfile",
                 "iam:RemoveRoleFromInstanceProfile",
             ],
-            resources=[stack_roles, f"{arn}:iam::{stack.account}:instance-profile/*"],
+            resources=[
+                f"{arn}:iam::{stack.account}:instance-profile{stack_role_path(cluster_name)}*"
+            ],
+        ),
+        iam.PolicyStatement(
+            sid="NoRetrustNoUnboundedRoles",
+            effect=iam.Effect.DENY,
+            actions=[
+                # trust policies of the stack's roles name fixed service principals: a change
+                # needs a new role (docs/creator-role-runbook.md), never a re-trusted one
+                "iam:UpdateAssumeRolePolicy",
+                "iam:DeleteRolePermissionsBoundary",
+                "iam:CreatePolicyVersion",
+                "iam:SetDefaultPolicyVersion",
+                "iam:DeletePolicy",
+                "iam:DeletePolicyVersion",
+            ],
+            resources=["*"],
+        ),
+        iam.PolicyStatement(
+            sid="NoAdminPolicies",
+            effect=iam.Effect.DENY,
+            actions=["iam:AttachRolePolicy"],
+            resources=["*"],
+            conditions={"ArnLike": {"iam:PolicyARN": list(_admin_policy_arns(arn))}},
         ),
         iam.PolicyStatement(
             sid="PassStackRolesToServices",
@@ -397,13 +655,28 @@ def _creator_statements(
                 "iam:TagOpenIDConnectProvider",
                 "iam:UpdateOpenIDConnectProviderThumbprint",
             ],
-            resources=[f"{arn}:iam::{stack.account}:oidc-provider/*"],
+            # the issuer EKS assigns: oidc.eks.<region>.amazonaws.com/id/<cluster ID>
+            resources=[
+                f"{arn}:iam::{stack.account}:oidc-provider/oidc.eks.{stack.region}."
+                f"{stack.url_suffix}/id/*"
+            ],
         ),
         iam.PolicyStatement(
             sid="CreateKeys",
-            actions=["kms:CreateKey", "kms:TagResource"],  # tags in the CreateKey request
+            actions=["kms:CreateKey"],
             resources=["*"],
             conditions={"StringEquals": {"aws:RequestTag/eks-secure:cluster": cluster_name}},
+        ),
+        iam.PolicyStatement(
+            # the tags of a CreateKey request: KMS authorizes them on no existing key, so the
+            # request must carry this cluster's tag and the key must not carry another value
+            sid="TagKeysOnCreate",
+            actions=["kms:TagResource"],
+            resources=[f"{arn}:kms:{region_account}:key/*"],
+            conditions={
+                "StringEquals": {"aws:RequestTag/eks-secure:cluster": cluster_name},
+                "Null": {"aws:ResourceTag/eks-secure:cluster": "true"},
+            },
         ),
         iam.PolicyStatement(
             sid="ManageThisClustersKeys",
@@ -430,7 +703,26 @@ def _creator_statements(
         ),
         iam.PolicyStatement(
             sid="LogGroups",
-            actions=["logs:*"],
+            actions=[
+                "logs:CreateLogGroup",
+                "logs:DeleteLogGroup",
+                "logs:PutRetentionPolicy",
+                "logs:DeleteRetentionPolicy",
+                "logs:AssociateKmsKey",
+                "logs:DisassociateKmsKey",
+                "logs:TagResource",
+                "logs:UntagResource",
+                "logs:TagLogGroup",
+                "logs:UntagLogGroup",
+                "logs:ListTagsForResource",
+                "logs:ListTagsLogGroup",
+                "logs:DescribeLogGroups",
+                "logs:GetDataProtectionPolicy",
+                "logs:PutDataProtectionPolicy",
+                "logs:DeleteDataProtectionPolicy",
+                "logs:PutBearerTokenAuthentication",
+                "logs:PutLogGroupDeletionProtection",
+            ],
             resources=[
                 f"{arn}:logs:{region_account}:log-group:/aws/eks/{cluster_name}/*",
                 f"{arn}:logs:{region_account}:log-group:{cluster_stack_name}-*",
@@ -445,10 +737,37 @@ def _creator_statements(
         ),
         iam.PolicyStatement(
             sid="KubectlHandler",
-            actions=["lambda:*"],
+            actions=[
+                "lambda:CreateFunction",
+                "lambda:DeleteFunction",
+                "lambda:GetFunction",
+                "lambda:GetFunctionConfiguration",
+                "lambda:GetFunctionCodeSigningConfig",
+                "lambda:PutFunctionCodeSigningConfig",
+                "lambda:DeleteFunctionCodeSigningConfig",
+                "lambda:GetFunctionRecursionConfig",
+                "lambda:PutFunctionRecursionConfig",
+                "lambda:PutFunctionScalingConfig",
+                "lambda:GetRuntimeManagementConfig",
+                "lambda:PutRuntimeManagementConfig",
+                "lambda:UpdateFunctionCode",
+                "lambda:UpdateFunctionConfiguration",
+                "lambda:PutFunctionConcurrency",
+                "lambda:DeleteFunctionConcurrency",
+                "lambda:GetFunctionConcurrency",
+                "lambda:InvokeFunction",
+                "lambda:TagResource",
+                "lambda:UntagResource",
+                "lambda:ListTags",
+                "lambda:ListVersionsByFunction",
+                "lambda:PublishVersion",
+                "lambda:GetLayerVersion",
+                "lambda:PublishLayerVersion",
+                "lambda:DeleteLayerVersion",
+            ],
             resources=[
                 f"{arn}:lambda:{region_account}:function:{function_name_prefix(cluster_name)}*",
-                f"{arn}:lambda:{region_account}:layer:*",
+                f"{arn}:lambda:{region_account}:layer:{function_name_prefix(cluster_name)}*",
             ],
         ),
         iam.PolicyStatement(
@@ -478,7 +797,8 @@ def _creator_statements(
                 "ssm:GetParameter",
             ],
             resources=[
-                f"{arn}:s3:::cdk-*-assets-{stack.account}-{stack.region}/*",
+                f"{arn}:s3:::cdk-*-assets-{stack.account}-{stack.region}/"
+                f"{asset_key_prefix(cluster_name)}*",
                 f"{arn}:ssm:{region_account}:parameter/cdk-bootstrap/*",
             ],
         ),
@@ -487,14 +807,12 @@ def _creator_statements(
 
 
 def _deployer_statements(
-    stack: cdk.Stack, cluster_stack_name: str, creator_role: iam.IRole
+    stack: cdk.Stack, cluster_name: str, cluster_stack_name: str, creator_role: iam.IRole
 ) -> list[iam.PolicyStatement]:
     arn = f"arn:{stack.partition}"
     region_account = f"{stack.region}:{stack.account}"
-    stacks = [
-        f"{arn}:cloudformation:{region_account}:stack/{cluster_stack_name}/*",
-        f"{arn}:cloudformation:{region_account}:stack/{cluster_stack_name}-*/*",
-    ]
+    root = [f"{arn}:cloudformation:{region_account}:stack/{cluster_stack_name}/*"]
+    nested = [f"{arn}:cloudformation:{region_account}:stack/{cluster_stack_name}-*/*"]
     return [
         iam.PolicyStatement(
             sid="PassOnlyTheCreatorRole",
@@ -503,22 +821,30 @@ def _deployer_statements(
             conditions={"StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}},
         ),
         iam.PolicyStatement(
+            # change sets on the cluster stack only: never a new stack named <stack>-..., whose
+            # nested-stack-looking name the creator's NestedStacks statement would cover
             sid="DriveTheClusterStack",
             actions=[
                 "cloudformation:CreateChangeSet",
                 "cloudformation:DeleteChangeSet",
-                "cloudformation:DescribeChangeSet",
                 "cloudformation:ExecuteChangeSet",
+                "cloudformation:ListChangeSets",
+                "cloudformation:GetTemplateSummary",
+            ],
+            resources=root,
+        ),
+        iam.PolicyStatement(
+            sid="ReadTheClusterStacks",
+            actions=[
+                "cloudformation:DescribeChangeSet",
                 "cloudformation:DescribeStacks",
                 "cloudformation:DescribeStackEvents",
-                "cloudformation:ListChangeSets",
                 "cloudformation:GetTemplate",
-                "cloudformation:GetTemplateSummary",
                 "cloudformation:ListStackResources",
                 "cloudformation:DescribeStackResource",
                 "cloudformation:DescribeStackResources",
             ],
-            resources=stacks,
+            resources=root + nested,
         ),
         iam.PolicyStatement(
             sid="RecoverTheClusterStack",
@@ -531,20 +857,17 @@ def _deployer_statements(
                 # docs/creator-role-runbook.md: stop an update that hangs
                 "cloudformation:CancelUpdateStack",
             ],
-            resources=stacks,
+            resources=root,
         ),
         iam.PolicyStatement(
+            # read only: the CLI publishes assets with the bootstrap's file-publishing role,
+            # and CloudFormation reads the template (under this deployment's key prefix) as
+            # the caller
             sid="BootstrapAssetsAndVersion",
-            actions=[
-                "s3:GetObject",
-                "s3:PutObject",
-                "s3:ListBucket",
-                "ssm:GetParameter",
-                "ssm:GetParameters",
-            ],
+            actions=["s3:GetObject", "ssm:GetParameter", "ssm:GetParameters"],
             resources=[
-                f"{arn}:s3:::cdk-*-assets-{stack.account}-{stack.region}",
-                f"{arn}:s3:::cdk-*-assets-{stack.account}-{stack.region}/*",
+                f"{arn}:s3:::cdk-*-assets-{stack.account}-{stack.region}/"
+                f"{asset_key_prefix(cluster_name)}*",
                 f"{arn}:ssm:{region_account}:parameter/cdk-bootstrap/*",
             ],
         ),

@@ -60,12 +60,23 @@ class ClusterTagValidation:
 class CreatorStackSynthesizer(cdk.DefaultStackSynthesizer):
     """A default synthesizer whose CloudFormation execution role is a cluster's creator role.
 
-    Binding it to a stack adds :class:`ClusterTagValidation` to that stack.
+    Binding it to a stack adds :class:`ClusterTagValidation` to that stack. ``bucket_prefix``
+    is the key prefix of the stack's assets in the bootstrap bucket (default: none), so the
+    creator and deployer policies can name this deployment's objects only.
     """
 
-    def __init__(self, *, cluster_name: str, execution_role_arn: str, deploy_role_arn: str) -> None:
+    def __init__(
+        self,
+        *,
+        cluster_name: str,
+        execution_role_arn: str,
+        deploy_role_arn: str,
+        bucket_prefix: str = "",
+    ) -> None:
         super().__init__(
-            cloud_formation_execution_role=execution_role_arn, deploy_role_arn=deploy_role_arn
+            cloud_formation_execution_role=execution_role_arn,
+            deploy_role_arn=deploy_role_arn,
+            bucket_prefix=bucket_prefix,
         )
         self.cluster_name = cluster_name
         self._after: list[Callable[[str], None]] = []

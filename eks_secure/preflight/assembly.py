@@ -474,12 +474,15 @@ def _file_assets(assembly: Assembly) -> Iterator[dict[str, Any]]:
 
 
 def _asset_files(assembly: Assembly) -> dict[str, Path]:
-    """S3 object key -> local file of every file asset in the assembly's asset manifests."""
+    """S3 object name (the key's last segment) -> local file of every file asset in the
+    assembly's asset manifests."""
     files: dict[str, Path] = {}
     for asset in _file_assets(assembly):
         source = assembly.directory / str(asset.get("source", {}).get("path", ""))
         for destination in asset.get("destinations", {}).values():
-            files[str(destination.get("objectKey", ""))] = source
+            # by the key's last segment: the synthesizer's bucket prefix (e.g.
+            # eks-secure/<cluster>/) is a separate literal of the TemplateURL's Fn::Join
+            files[str(destination.get("objectKey", "")).rsplit("/", 1)[-1]] = source
     return files
 
 

@@ -74,6 +74,26 @@ PROPERTY_GATED = {
 }
 """Same-service handler permissions needed only when the resource sets the property."""
 
+CHANGE_ONLY = {
+    "iam:UpdateAssumeRolePolicy": "AssumeRolePolicyDocument",
+    "iam:DeleteRolePermissionsBoundary": "PermissionsBoundary",
+}
+"""Update-handler permissions used only when that property changes (or is removed). Not
+requested: the preflight sees one template, not a change, and eks-secure's creator denies both
+(a role whose trust must change is replaced, docs/creator-role-runbook.md; every role keeps the
+cluster's permissions boundary)."""
+
+BOUNDARY_KEYED = (
+    "iam:CreateRole",
+    "iam:PutRolePolicy",
+    "iam:DeleteRolePolicy",
+    "iam:AttachRolePolicy",
+    "iam:DetachRolePolicy",
+    "iam:PutRolePermissionsBoundary",
+    "iam:DeleteRolePermissionsBoundary",
+)
+"""Role actions whose request carries ``iam:PermissionsBoundary`` (the role's boundary)."""
+
 NOT_PASSED = ("PrincipalArn",)
 """Properties holding role ARNs that are referenced, not passed (an access entry's principal)."""
 
@@ -167,6 +187,23 @@ def _tag_context(tags: dict[str, str], prefix: str) -> dict[str, ContextValue]:
     return {f"{prefix}/{k}": v for k, v in tags.items()}
 
 
+def _create_action(rtype: str, region: str, service: str) -> str | None:
+    """The action that creates a resource of ``rtype`` (``ec2:CreateAction`` of its tags)."""
+    for permission in handler_permissions(rtype, region, "create"):
+        prefix, _, verb = permission.partition(":")
+        if prefix == service and verb.startswith(CREATING_VERBS) and verb not in TAGGING:
+            return verb
+    return None
+
+
+def _boundary_context(stack: Stack, logical_id: str) -> dict[str, ContextValue]:
+    """``iam:PermissionsBoundary`` of a request on a role: the role's boundary, if it has one."""
+    if stack.resources[logical_id].get("Type") != "AWS::IAM::Role":
+        return {}
+    boundary = stack.properties(logical_id).get("PermissionsBoundary")
+    return {"iam:PermissionsBoundary": render(boundary)} if boundary is not None else {}
+
+
 def requests_for(stack: Stack, logical_id: str) -> Iterator[NeededRequest]:
     """Every request CloudFormation makes for one resource (see the module docstring)."""
     resource = stack.resources[logical_id]
@@ -209,6 +246,7 @@ def requests_for(stack: Stack, logical_id: str) -> Iterator[NeededRequest]:
     )
     retained = resource.get("DeletionPolicy") in ("Retain", "RetainExceptOnCreate")
 
+    create_action = _create_action(rtype, region, own_service)
     for operation in OPERATIONS:
         if operation == "delete" and retained and resource.get("DeletionPolicy") == "Retain":
             continue
@@ -218,6 +256,8 @@ def requests_for(stack: Stack, logical_id: str) -> Iterator[NeededRequest]:
                 continue  # not an IAM action (e.g. "s3:REST.PUT.OBJECT"): nothing to authorize
             service = info.service
             if permission in PROPERTY_GATED and PROPERTY_GATED[permission] not in props:
+                continue
+            if operation == "update" and permission in CHANGE_ONLY:
                 continue
             verb = info.name
             creating = (verb.startswith(CREATING_VERBS) or permission in CREATING_ACTIONS) and (
@@ -295,4 +335,15 @@ def requests_for(stack: Stack, logical_id: str) -> Iterator[NeededRequest]:
                         tags = resource_tags(*owner)
                     context.update(_tag_context(tags, "aws:ResourceTag"))
                     context.update(_tag_context(tags, f"{service}:ResourceTag"))
+                if (
+                    service == "ec2"
+                    and tagging
+                    and own
+                    and operation == "create"
+                    and tag_on_create
+                    and create_action
+                ):
+                    context["ec2:CreateAction"] = create_action
+                if permission in BOUNDARY_KEYED and owner is not None:
+                    context.update(_boundary_context(*owner))
                 yield make(operation, permission, arn, context)
