@@ -36,7 +36,7 @@ def _open(problem: Problem) -> bool:
     "fixture",
     [
         pytest.param(name, marks=pytest.mark.xdist_group(name.replace("_", "-")))
-        for name in ("base", "subnet_per_app", "private_nat")
+        for name in ("base", "subnet_per_app", "private_nat", "istio")
     ],
 )
 def test_reference_pattern_passes_preflight(fixture: str, request: pytest.FixtureRequest) -> None:

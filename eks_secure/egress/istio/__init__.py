@@ -160,7 +160,7 @@ class IstioDestination(ConfigModel):
                 )
             )
         problems += rules.no_duplicates(self.addresses, "addresses", "CIDR")
-        check(problems, sibling=True)
+        check(problems)
         return self
 
     @property
@@ -190,8 +190,7 @@ class IstioGatewaySettings(ConfigModel):
                         f"is {self.max_replicas}, below min_replicas {self.min_replicas}",
                         "raise max_replicas or lower min_replicas",
                     )
-                ],
-                sibling=True,
+                ]
             )
         return self
 
@@ -295,15 +294,27 @@ class IstioEgress(EgressSpec):
         return [d for d in self.destinations if app in d.apps]
 
     def addresses_of(self, destination: IstioDestination, tenants: Sequence[Tenant]) -> list[str]:
-        """Where the gateway may connect for ``destination``: its addresses or its apps'
-        destinations."""
+        """Where the gateway may connect for ``destination``: its addresses, or the CIDRs every
+        app listed for it may reach (the narrowest of each overlap)."""
         if destination.addresses:
             return sorted(set(destination.addresses))
-        return sorted({c for t in self.apps_of(destination, tenants) for c in t.destinations})
+        sets = [[ipaddress.IPv4Network(c) for c in t.destinations]
+                for t in self.apps_of(destination, tenants)]  # fmt: skip
+        if not sets:
+            return []
+        common = sets[0]
+        for other in sets[1:]:
+            common = [
+                a if a.subnet_of(b) else b
+                for a in common
+                for b in other
+                if a.subnet_of(b) or b.subnet_of(a)
+            ]
+        return sorted({str(n) for n in common})
 
     def check(self, tenants: Sequence[Tenant]) -> list[ConfigError]:
-        """At least one destination; every listed app declared; every app has a destination;
-        every address on-premises space the apps may reach."""
+        """At least one destination; every listed app declared; each destination's port and
+        addresses among those of every app listed for it (so the allow-list covers them)."""
         problems: list[ConfigError] = []
         if not self.destinations:
             return [
@@ -324,31 +335,38 @@ class IstioEgress(EgressSpec):
                             f"{rules.suggest(app, names)}declare it under apps or remove it",
                         )
                     )
-            allowed = [
-                ipaddress.IPv4Network(c)
-                for t in self.apps_of(dest, tenants)
-                for c in t.destinations
-            ]
-            for k, cidr in enumerate(dest.addresses):
-                net = ipaddress.IPv4Network(cidr)
-                if allowed and not any(net.subnet_of(a) for a in allowed):
-                    problems.append(
-                        ConfigError(
-                            f"{SETTINGS_KEY}.destinations[{i}].addresses[{k}]",
-                            f"{net} is outside the destinations of the apps listed for it",
-                            "widen those apps' destinations or narrow the address",
-                        )
-                    )
-        for tenant in tenants:
-            if not self.destinations_of(tenant.name):
+            listed = self.apps_of(dest, tenants)
+            if listed and not dest.addresses and not self.addresses_of(dest, tenants):
                 problems.append(
                     ConfigError(
-                        tenant.path("name"),
-                        f"app '{tenant.name}' is listed for no istio destination, so it could "
-                        "reach nothing on-premises",
-                        "add it to some istio.destinations[].apps",
+                        f"{SETTINGS_KEY}.destinations[{i}].apps",
+                        f"the apps listed for '{dest.name}' share no destination CIDR, so the "
+                        "gateway could connect nowhere for them",
+                        "list apps whose destinations overlap, or set addresses",
                     )
                 )
+            for tenant in listed:
+                if dest.port not in tenant.ports:
+                    problems.append(
+                        ConfigError(
+                            f"{SETTINGS_KEY}.destinations[{i}].port",
+                            f"port {dest.port} is not one of app '{tenant.name}' ports "
+                            f"({', '.join(map(str, tenant.ports))}), so its allow-list would "
+                            "not cover it",
+                            f"add {dest.port} to {tenant.path('ports')} or remove the app",
+                        )
+                    )
+                networks = [ipaddress.IPv4Network(c) for c in tenant.destinations]
+                for k, cidr in enumerate(dest.addresses):
+                    net = ipaddress.IPv4Network(cidr)
+                    if not any(net.subnet_of(n) for n in networks):
+                        problems.append(
+                            ConfigError(
+                                f"{SETTINGS_KEY}.destinations[{i}].addresses[{k}]",
+                                f"{net} is outside the destinations of app '{tenant.name}'",
+                                f"widen {tenant.path('destinations')} or narrow the address",
+                            )
+                        )
         return problems
 
     def address_pools(

@@ -458,22 +458,23 @@ class IstioEgressGateway(EgressPattern):
                 extra_objects=label,
             )
 
+        for tenant in self.tenants:
+            if not spec.destinations_of(tenant.name):
+                cdk.Annotations.of(self).add_warning_v2(
+                    "eks-secure:istio-app-without-destination",
+                    f"app {tenant.name} is listed for no istio destination: its pods reach "
+                    "nothing outside the cluster. Add it to some istio.destinations[].apps.",
+                )
+        # the apps' declared destinations and ports: every destination's addresses and port
+        # lie within those of each app listed for it (IstioEgress.check)
         self.complete(
             AllowListEntry(
                 app=t.name,
                 namespace=t.namespace,
                 pattern=spec.name,
                 source_cidrs=tuple(s.ipv4_cidr_block for s in self.subnets),
-                destination_cidrs=tuple(
-                    sorted(
-                        {
-                            c
-                            for d in spec.destinations_of(t.name)
-                            for c in spec.addresses_of(d, self.tenants)
-                        }
-                    )
-                ),
-                ports=tuple(sorted({d.port for d in spec.destinations_of(t.name)})),
+                destination_cidrs=t.destinations,
+                ports=t.ports,
                 destination_hosts=tuple(sorted({d.host for d in spec.destinations_of(t.name)})),
             )
             for t in self.tenants
