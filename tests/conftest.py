@@ -52,6 +52,12 @@ def cilium() -> Synth:
 
 
 @pytest.fixture(scope="session")
+def istio() -> Synth:
+    """Pattern 4 from ``examples/istio.yaml`` (two apps, three destinations)."""
+    return synth("istio")
+
+
+@pytest.fixture(scope="session")
 def helm() -> Helm:
     """The kubectl layer's helm binary (extracted once per machine) and a cached renderer.
 

@@ -175,13 +175,11 @@ def test_empty_vpn_gateway_mapping() -> None:
 
 
 def test_pattern_override() -> None:
-    # patterns that are planned but not registered yet are a clear `pattern` error
-    for planned in ("istio",):
-        with pytest.raises(ConfigErrors) as info:
-            load_config(EXAMPLES / "subnet-per-app.yaml", pattern=planned)
-        assert info.value.fields == ("pattern",)
-        assert "not available in this version" in info.value.problem
-        assert "-c pattern=" in info.value.problem
+    # every pattern the brief names is registered (PLANNED is empty)
+    from eks_secure.egress.registry import PLANNED, pattern_names
+
+    assert PLANNED == {}
+    assert set(pattern_names()) == {"base", "subnet-per-app", "private-nat", "cilium", "istio"}
     # cilium is registered: the subnet-per-app example's node groups are not cilium app keys
     with pytest.raises(ConfigErrors) as info:
         load_config(EXAMPLES / "subnet-per-app.yaml", pattern="cilium")

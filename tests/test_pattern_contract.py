@@ -115,7 +115,30 @@ def _variant(pattern: str) -> Synth:
     template.pop("slot", None)
     template.pop("team_role_arns", None)  # one access entry per principal
     data["apps"] = [a for a in data["apps"] if a["name"] != removed["name"]] + [template]
+    for key in [k for k in data if k != "apps"]:
+        data[key] = _without_app(data[key], removed["name"])
     return synth_config(data, nag=False, lock=_lock(pattern))
+
+
+def _without_app(value: Any, app: str) -> Any:
+    """A pattern section without references to ``app``: the name left out of every list of
+    names, and list entries whose list of names it empties dropped (e.g. a destination that
+    only the removed app could reach)."""
+    if isinstance(value, dict):
+        return {k: _without_app(v, app) for k, v in value.items()}
+    if not isinstance(value, list):
+        return value
+    kept = []
+    for item in value:
+        if item == app:
+            continue
+        new = _without_app(item, app)
+        emptied = isinstance(item, dict) and any(
+            isinstance(v, list) and app in v and not new[k] for k, v in item.items()
+        )
+        if not emptied:
+            kept.append(new)
+    return kept
 
 
 def _example(pattern: str) -> dict[str, Any]:

@@ -31,6 +31,7 @@ def _open(problem: Problem) -> bool:
             "subnet_per_app",
             "private_nat",
             "cilium",
+            "istio",
             "isolation_pods",
             "isolation",
         )

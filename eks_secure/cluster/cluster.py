@@ -181,6 +181,7 @@ class SecureCluster(Construct):
             destinations=control_plane_destinations,
             routed_on_prem_cidrs=routed_on_prem,
             api_access_cidrs=api_access_cidrs,
+            webhook_ports=self.options.control_plane_ports,
         )
         """Security group and NACL of the control-plane ENIs."""
 
@@ -425,8 +426,10 @@ class SecureCluster(Construct):
         node taints are fixed when the cluster is created, so a mismatch is an error.
         """
         field = f"{pattern}: SecureCluster.options"
-        if needed.vpc_cni != self.options.vpc_cni or set(needed.node_taints) - set(
-            self.options.node_taints
+        if (
+            needed.vpc_cni != self.options.vpc_cni
+            or set(needed.node_taints) - set(self.options.node_taints)
+            or set(needed.control_plane_ports) - set(self.control_plane_egress.webhook_ports)
         ):
             raise ConfigError(
                 field,

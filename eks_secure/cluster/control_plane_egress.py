@@ -83,6 +83,8 @@ class ControlPlaneEgress(Construct):
     :param routed_on_prem_cidrs: on-prem CIDRs the control-plane subnets route to.
     :param api_access_cidrs: routed networks (e.g. operators on-premises) allowed to reach the
         private API endpoint on 443, besides the VPC.
+    :param webhook_ports: further in-cluster webhook ports the egress pattern needs
+        (``ClusterOptions.control_plane_ports``) besides :data:`IN_CLUSTER_WEBHOOK_PORTS`.
     """
 
     def __init__(
@@ -96,8 +98,14 @@ class ControlPlaneEgress(Construct):
         destinations: Sequence[ControlPlaneDestination] = (),
         routed_on_prem_cidrs: Sequence[str] = (),
         api_access_cidrs: Sequence[str] = (),
+        webhook_ports: Sequence[int] = (),
     ) -> None:
         super().__init__(scope, id)
+        self.webhook_ports: tuple[int, ...] = (
+            *IN_CLUSTER_WEBHOOK_PORTS,
+            *sorted({p for p in webhook_ports if p not in IN_CLUSTER_WEBHOOK_PORTS}),
+        )
+        """Every webhook port the control plane may call in the VPC."""
         check_destinations_routable(destinations, vpc_cidr, routed_on_prem_cidrs)
         check_cidrs_routable(
             [(f"api_access_cidrs[{i}]", c, c) for i, c in enumerate(api_access_cidrs)],
@@ -121,7 +129,7 @@ class ControlPlaneEgress(Construct):
                 ec2.Peer.ipv4(cidr), ec2.Port.tcp(443), f"Kubernetes API from {cidr}"
             )
         sg.add_egress_rule(vpc_peer, ec2.Port.tcp(KUBELET_PORT), "kubelet exec/logs/port-forward")
-        for port in IN_CLUSTER_WEBHOOK_PORTS:
+        for port in self.webhook_ports:
             sg.add_egress_rule(vpc_peer, ec2.Port.tcp(port), f"in-cluster webhooks on {port}")
         for dest in destinations:
             sg.add_egress_rule(
@@ -180,7 +188,7 @@ class ControlPlaneEgress(Construct):
                             ("out", "Kubelet", ec2.AclTraffic.tcp_port(KUBELET_PORT)),
                             *(
                                 ("out", f"Webhook{port}", ec2.AclTraffic.tcp_port(port))
-                                for port in IN_CLUSTER_WEBHOOK_PORTS
+                                for port in self.webhook_ports
                             ),
                         ],
                     )

@@ -144,10 +144,13 @@ class AllowListEntry:
     destination_cidrs: tuple[str, ...]
     ports: tuple[int, ...]
     protocol: str = "tcp"
+    destination_hosts: tuple[str, ...] = ()
+    """Host names behind ``destination_cidrs`` (patterns that route by name, e.g. ``istio``).
+    Default: none (the key is then left out of the JSON)."""
 
     def to_dict(self) -> dict[str, object]:
-        """JSON-ready form (lists, fixed key order)."""
-        return {
+        """JSON-ready form (lists, fixed key order; ``destination_hosts`` only when set)."""
+        data: dict[str, object] = {
             "app": self.app,
             "namespace": self.namespace,
             "pattern": self.pattern,
@@ -156,6 +159,9 @@ class AllowListEntry:
             "ports": list(self.ports),
             "protocol": self.protocol,
         }
+        if self.destination_hosts:
+            data["destination_hosts"] = list(self.destination_hosts)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> AllowListEntry:
@@ -176,4 +182,5 @@ class AllowListEntry:
             destination_cidrs=strings("destination_cidrs"),
             ports=tuple(int(p) for p in ports),
             protocol=str(data.get("protocol", "tcp")),
+            destination_hosts=strings("destination_hosts") if "destination_hosts" in data else (),
         )

@@ -55,7 +55,7 @@ class EgressPattern(Construct):
                 "list the apps that need fixed egress IPs under `apps:`",
             )
         problems = [p for t in checked for p in t.check_destinations(cluster.network.on_prem_cidrs)]
-        platform = cluster.options.platform_namespaces
+        platform = (*rules.PLATFORM_NAMESPACES, *cluster.options.platform_namespaces)
         for tenant in checked:
             problems += rules.app_namespace(tenant.namespace, tenant.path("namespace"), platform)
         problems += spec.check(checked)

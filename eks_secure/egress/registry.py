@@ -9,6 +9,7 @@ Everything here is pure Python: importing the registry never starts the CDK runt
 from __future__ import annotations
 
 from eks_secure.egress.cilium import CiliumEgress
+from eks_secure.egress.istio import IstioEgress
 from eks_secure.egress.private_nat import PrivateNatEgress
 from eks_secure.egress.spec import EgressSpec
 from eks_secure.egress.subnet_per_app import SubnetPerAppEgress
@@ -22,12 +23,11 @@ PATTERNS: dict[str, type[EgressSpec]] = {
     SubnetPerAppEgress.name: SubnetPerAppEgress,
     PrivateNatEgress.name: PrivateNatEgress,
     CiliumEgress.name: CiliumEgress,
+    IstioEgress.name: IstioEgress,
 }
 """Registered egress patterns by name."""
 
-PLANNED: dict[str, str] = {
-    "istio": "Istio egress gateway",
-}
+PLANNED: dict[str, str] = {}
 """Pattern names reserved for patterns that are not built yet (rejected with a clear error)."""
 
 
