@@ -16,7 +16,7 @@ from constructs import Construct
 
 from eks_secure.cluster.tagging import CreatorStackSynthesizer
 from eks_secure.errors import ConfigError
-from eks_secure.nag import acknowledge_wildcards
+from eks_secure.nag import acknowledge_compliance, acknowledge_wildcards
 from eks_secure.preflight.requests import BOUNDARY_KEYED
 
 WILDCARD_REASONS: dict[str, str] = {
@@ -220,6 +220,13 @@ class ClusterCreatorRole(Construct):
         acknowledge_wildcards(
             self.permissions_boundary,
             [(st, WILDCARD_REASONS.get(st.sid or "", "")) for st in boundary_statements],
+        )
+        acknowledge_compliance(
+            self.permissions_boundary,
+            "IAMPolicyNoStatementsWithFullAccess",
+            "A permissions boundary grants nothing: it is the ceiling of the cluster stack's roles "
+            "(ec2:*, eks:*, elasticloadbalancing:* as EKS's own managed policies need), each role's "
+            "identity policy narrows it, and the boundary repeats the no-internet denies.",
         )
         creator_statements = _creator_statements(stack, cluster_name, cluster_stack_name)
         if audit_trail:
