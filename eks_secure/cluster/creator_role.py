@@ -224,9 +224,9 @@ class ClusterCreatorRole(Construct):
         acknowledge_compliance(
             self.permissions_boundary,
             "IAMPolicyNoStatementsWithFullAccess",
-            "A permissions boundary grants nothing: it is the ceiling of the cluster stack's roles "
-            "(ec2:*, eks:*, elasticloadbalancing:* as EKS's own managed policies need), each role's "
-            "identity policy narrows it, and the boundary repeats the no-internet denies.",
+            "A permissions boundary grants nothing: it is the ceiling of the cluster stack's "
+            "roles (ec2:*, eks:*, elasticloadbalancing:* as EKS's own managed policies need), "
+            "each role's identity policy narrows it, and it repeats the no-internet denies.",
         )
         creator_statements = _creator_statements(stack, cluster_name, cluster_stack_name)
         if audit_trail:

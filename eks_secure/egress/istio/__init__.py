@@ -15,8 +15,8 @@ mesh) close the bypasses.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field, StrictBool, StrictStr, field_validator, model_validator
 
@@ -261,6 +261,18 @@ class IstioEgress(EgressSpec):
     title = "mesh apps leave through an Istio egress gateway; on-premises sees its subnets"
     settings_key = SETTINGS_KEY
     settings_model = IstioSettings
+    starter_settings: ClassVar[Mapping[str, Any] | None] = {
+        "destinations": [
+            {
+                "name": "core-banking",
+                "host": "core.bank.corp.example",
+                "port": 443,
+                "protocol": "TLS",
+                "addresses": ["10.1.4.0/24"],
+                "apps": ["payments-api"],
+            }
+        ]
+    }
 
     def __init__(self, *, settings: IstioSettings | None = None) -> None:
         if settings is not None and not isinstance(settings, IstioSettings):
