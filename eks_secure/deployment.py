@@ -198,6 +198,7 @@ class EksSecureDeployment(cdk.Stack):
             egress=egress,
             tenants=checked,
             lock=address_lock,
+            isolation=settings.isolation,
         )
         """The address plan."""
         self.network = SecureVpc(
