@@ -202,6 +202,7 @@ class EksSecureDeployment(cdk.Stack):
             egress=egress,
             tenants=checked,
             lock=address_lock,
+            isolation=settings.isolation,
         )
         """The address plan."""
         self.network = SecureVpc(

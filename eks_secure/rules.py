@@ -1099,3 +1099,47 @@ def host_protection_cni(vpc_cni: bool, pattern: str, field: str) -> Problems:
             "(eks_secure.isolation.host_protection.cilium_host_firewall_policy)",
         )
     ]
+
+
+CLUSTER_NEEDED_PORTS: Mapping[int, str] = {
+    53: "DNS",
+    443: "the Kubernetes API, the VPC endpoints and webhooks",
+    4443: "in-cluster webhooks",
+    6443: "in-cluster webhooks",
+    8443: "in-cluster webhooks",
+    8472: "Cilium's VXLAN",
+    9443: "Kyverno's webhook",
+    10250: "the kubelet (control plane and metrics)",
+    15012: "Istio's xDS",
+    15017: "Istio's webhook",
+}
+"""Ports the cluster's own flows use: a node-subnet NACL may not keep them for the admin subnets."""
+MAX_ADMIN_PORTS = 8
+"""Admin ports per node-subnet NACL (two inbound entries each, 20 entries per direction)."""
+
+
+def admin_ports(ports: Sequence[int], field: str) -> Problems:
+    """Ports node subnets admit only from the admin subnets: at least one, at most
+    :data:`MAX_ADMIN_PORTS`, each once, none the cluster needs from elsewhere."""
+    if not ports:
+        return [ConfigError(field, "is empty", "list at least one port, e.g. [22]")]
+    problems = no_duplicates(ports, field, "port")
+    if len(set(ports)) > MAX_ADMIN_PORTS:
+        problems.append(
+            ConfigError(
+                field,
+                f"{len(set(ports))} ports need {2 * len(set(ports)) + 1} inbound NACL entries",
+                f"keep at most {MAX_ADMIN_PORTS} admin ports",
+            )
+        )
+    problems += [
+        ConfigError(
+            f"{field}[{i}]",
+            f"port {port} carries {CLUSTER_NEEDED_PORTS[port]}; denying it from everywhere but "
+            "the admin subnets would break the cluster",
+            "keep only administrative ports such as 22 (SSH) or 3389 (RDP)",
+        )
+        for i, port in enumerate(ports)
+        if port in CLUSTER_NEEDED_PORTS
+    ]
+    return problems

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import ipaddress
 import json
 from typing import Any
 
@@ -15,6 +16,7 @@ from eks_secure.config.loader import parse_config
 from eks_secure.errors import ConfigError
 from eks_secure.helm.images import leaf_paths, overlapping_paths
 from eks_secure.isolation import host_protection as hp
+from eks_secure.isolation import subnet_nacls as nacls
 from eks_secure.registry.mirror import ImageMirror
 
 pytestmark = pytest.mark.xdist_group("isolation-pods")
@@ -375,3 +377,115 @@ def test_custom_networking_is_refused_where_pods_leave_unsnatted() -> None:
     )
     assert "private-nat" in problem.problem
     assert pattern_problems({}, "subnet-per-app", "isolation.custom_networking") == []
+
+
+# -- subnet NACLs (admin subnets, SSH only from them) -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("ports", "field", "text"),
+    [
+        ([10250], "isolation.subnet_nacls.admin_ports[0]", "kubelet"),
+        ([22, 443], "isolation.subnet_nacls.admin_ports[1]", "Kubernetes API"),
+        ([22, 22], "isolation.subnet_nacls.admin_ports[1]", "twice"),
+        ([], "isolation.subnet_nacls.admin_ports", "empty"),
+        (list(range(20, 29)), "isolation.subnet_nacls.admin_ports", "at most 8"),
+    ],
+)
+def test_bad_admin_ports_are_errors(ports: list[int], field: str, text: str) -> None:
+    errors = _errors(_config(subnet_nacls={"admin_ports": ports}))
+    assert any(e.field == field and text in f"{e.problem} {e.fix}" for e in errors), errors
+
+
+def test_admin_pool_comes_after_the_patterns_pools() -> None:
+    from eks_secure.config.plan import plan_for
+
+    data = load_example("private-nat")
+    without = plan_for(parse_config(copy.deepcopy(data)))
+    data["isolation"] = {"subnet_nacls": {"admin_subnet_prefix": 27}}
+    with_admin = plan_for(parse_config(data))
+    assert with_admin.pool("nat") == without.pool("nat")  # turning it on moves no NAT subnet
+    assert with_admin.apps == without.apps
+    admin = with_admin.pool(nacls.ADMIN_POOL).member(nacls.ADMIN_MEMBER)
+    assert [s.cidr.endswith("/27") for s in admin.subnets] == [True] * 3
+    used = [s.cidr for s in without.all_subnets()]
+    assert not any(
+        ipaddress.IPv4Network(a).overlaps(ipaddress.IPv4Network(u))
+        for a in admin.cidrs
+        for u in used
+    )
+
+
+def test_nacl_entries_keep_admin_ports_for_the_admin_block_only() -> None:
+    entries = nacls.node_nacl_entries("10.20.5.128/26", [22, 3389])
+    inbound = sorted((e for e in entries if not e.egress), key=lambda e: e.number)
+    allow_all = inbound[-1]
+    assert (allow_all.allow, allow_all.cidr, allow_all.protocol) == (True, "0.0.0.0/0", -1)
+    for port in (22, 3389):
+        (allow,) = [e for e in inbound if e.port == port and e.allow]
+        (deny,) = [e for e in inbound if e.port == port and not e.allow]
+        assert allow.cidr == "10.20.5.128/26" and deny.cidr == "0.0.0.0/0"
+        assert allow.number < deny.number < allow_all.number
+    (outbound,) = [e for e in entries if e.egress]
+    assert (outbound.allow, outbound.cidr, outbound.protocol) == (True, "0.0.0.0/0", -1)
+    # a port's numbers come from the port alone: adding one renumbers no other entry
+    alone = {e.name: e.number for e in nacls.node_nacl_entries("10.20.5.128/26", [22])}
+    assert all(alone[e.name] == e.number for e in entries if e.name in alone)
+
+
+def _network(isolation_pods: Synth) -> Any:
+    from eks_secure.preflight.assembly import load
+    from eks_secure.preflight.check_network import model_of
+
+    return model_of(load(isolation_pods.outdir))
+
+
+def test_example_node_subnets_admit_ssh_only_from_the_admin_subnets(isolation_pods: Synth) -> None:
+    model = _network(isolation_pods)
+    net = model.network
+    subnet_nacls = isolation_pods.deployment.isolation.subnet_nacls
+    admin = ipaddress.IPv4Network(subnet_nacls.admin_cidr)
+    node_subnets = {
+        k for name, p in model.parties.items() if name.startswith("nodes ") for k in p.subnets
+    }
+    # system nodes and the three apps' subnets, one per AZ each
+    assert len(node_subnets) == 3 * 4
+    vpc = ipaddress.IPv4Network(isolation_pods.config.vpc_cidr)
+    on_prem = ipaddress.IPv4Network(isolation_pods.config.on_prem_cidrs[0])
+    for k in node_subnets:
+        acl = net.subnets[k].acl
+        assert acl is not None, k
+        assert net.acl_allows(acl, False, 6, (22, 22), admin)
+        for peer in (vpc, on_prem, ipaddress.IPv4Network("0.0.0.0/0")):
+            assert not net.acl_allows(acl, False, 6, (22, 22), peer), (k, peer)
+        # stateless: the reply to an admin's SSH leaves on ephemeral ports
+        assert net.acl_allows(acl, True, 6, (1024, 65535), admin)
+    # the control-plane subnets keep their own NACL, the admin subnets the VPC default
+    control_plane = model.parties["control-plane"].subnets
+    assert all(
+        net.subnets[k].acl not in {net.subnets[n].acl for n in node_subnets} for k in control_plane
+    )
+    admin_subnets = [s for s in net.subnets.values() if s.cidr.subnet_of(admin)]
+    assert len(admin_subnets) == 3 and all(s.acl is None for s in admin_subnets)
+
+
+def test_example_every_cluster_flow_passes_the_node_nacl(isolation_pods: Synth) -> None:
+    from eks_secure.preflight.flows import trace
+
+    model = _network(isolation_pods)
+    net = model.network
+    crossing = 0
+    for flow in model.flows:
+        source = model.parties[flow.source]
+        target = model.parties.get(flow.destination.party or "")
+        ends = [*source.subnets, *(target.subnets if target else [])]
+        if not any(net.subnets[k].acl is not None for k in ends if k in net.subnets):
+            continue
+        for subnet in source.subnets:
+            crossing += 1
+            assert [f for f in trace(model, flow, subnet).failures if "NACL" in f] == [], flow
+    # node bootstrap, kubelet, webhooks, app egress to on-prem: every kind crosses the NACL
+    reasons = {f.reason for f in model.flows}
+    assert {"node bootstrap", "kubelet", "webhook"} <= reasons
+    assert any(r.startswith("app ") for r in reasons)
+    assert crossing > 50

@@ -100,10 +100,10 @@ def test_namespaces_and_pod_security_labels(manifests: list[Manifest]) -> None:
         o["metadata"]["name"]: o["metadata"]["labels"] for o in _of_kind(manifests, "Namespace")
     }
     assert set(namespaces) == {SYSTEM, *MANAGED}
-    for name, labels in namespaces.items():
+    for labels in namespaces.values():
         assert labels["app.kubernetes.io/managed-by"] == "eks-secure"
-        expected = "baseline" if name == SYSTEM else "restricted"
-        assert labels["pod-security.kubernetes.io/enforce"] == expected
+        # nothing eks-secure installs runs in the system namespace: restricted everywhere
+        assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
 
 
 @pytest.mark.parametrize("namespace", [SYSTEM, *MANAGED])

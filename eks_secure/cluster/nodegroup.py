@@ -88,6 +88,8 @@ class HardenedNodegroup(Construct):
             )
         # bounds and disk size are checked by NodeGroupSize itself when it is built
         ami_type = ami_type_for(size.instance_types, field)
+        self.subnets: tuple[ec2.ISubnet, ...] = tuple(subnets)
+        """The subnets the nodes launch in."""
         self.launch_template = ec2.LaunchTemplate(
             self,
             "LaunchTemplate",

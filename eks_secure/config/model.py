@@ -370,9 +370,30 @@ class PodSecurityGroupsSettings(ConfigModel):
         return _entries(value, "app")
 
 
+class SubnetNaclSettings(ConfigModel):
+    """``isolation.subnet_nacls``: an admin (bastion) subnet per AZ, and one network ACL on every
+    node subnet (system nodes and each node group's, app subnets included) that admits
+    :attr:`admin_ports` only from the admin subnets, denies them from everywhere else with an
+    explicit DENY, and allows all other traffic both ways (NACLs are stateless). Default: off
+    (leave the key out)."""
+
+    admin_subnet_prefix: SubnetPrefix = 28
+    """Prefix of each admin subnet (one per AZ, pool ``admin`` of the address plan)."""
+    admin_ports: tuple[Port, ...] = (22,)
+    """TCP ports the node subnets admit only from the admin subnets, each once, at most 8, none
+    a port the cluster needs (53, 443, webhook ports, 8472, 10250, 15012, 15017)."""
+
+    @field_validator("admin_ports")
+    @classmethod
+    def _ports(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        check(rules.admin_ports(value, ""))
+        return value
+
+
 class IsolationSettings(ConfigModel):
     """Isolation controls every pattern can use: internal-only load balancers (on by default),
-    host protection and security groups for pods (each off unless its key is given)."""
+    host protection, security groups for pods and subnet NACLs (each off unless its key is
+    given)."""
 
     load_balancers: LoadBalancerSettings = LoadBalancerSettings()
     """Internal-only Service load balancers (on by default)."""
@@ -380,8 +401,10 @@ class IsolationSettings(ConfigModel):
     """Block pods from their nodes' kubelet, SSH and IMDS (Calico policy-only mode)."""
     pod_security_groups: PodSecurityGroupsSettings | None = None
     """A least-privilege security group per app on its pods' branch ENIs."""
+    subnet_nacls: SubnetNaclSettings | None = None
+    """Admin subnets, and node-subnet NACLs that admit SSH only from them."""
 
-    @field_validator("host_protection", "pod_security_groups", mode="before")
+    @field_validator("host_protection", "pod_security_groups", "subnet_nacls", mode="before")
     @classmethod
     def _empty_section(cls, value: object) -> object:
         return {} if value is None else value

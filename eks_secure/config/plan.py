@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from eks_secure.config.model import SubnetSizes
-from eks_secure.network.planner import NetworkPlan, plan_network
+from eks_secure.config.model import IsolationSettings, SubnetSizes
+from eks_secure.isolation.subnet_nacls import admin_pool
+from eks_secure.network.planner import NetworkPlan, PoolRequest, plan_network
 
 if TYPE_CHECKING:  # pragma: no cover
     from eks_secure.config.model import DeploymentConfig
@@ -23,8 +24,10 @@ def plan_deployment(
     egress: EgressSpec | None,
     tenants: Sequence[Tenant],
     lock: Mapping[str, Mapping[str, int]] | None = None,
+    isolation: IsolationSettings | None = None,
 ) -> NetworkPlan:
-    """Plan every subnet: the tiers, the pattern's app slots and its named pools.
+    """Plan every subnet: the tiers, the pattern's app slots, its named pools and those of the
+    isolation features (:func:`isolation_pools`, placed after the pattern's).
 
     Raises field-named ``ConfigError(s)`` when the plan cannot fit.
     """
@@ -33,13 +36,23 @@ def plan_deployment(
         availability_zones=availability_zones,
         on_prem_cidrs=on_prem_cidrs,
         apps=egress.app_slots(tenants) if egress is not None else (),
-        pools=egress.address_pools(tenants, subnet_sizes) if egress is not None else (),
+        pools=(
+            *(egress.address_pools(tenants, subnet_sizes) if egress is not None else ()),
+            *isolation_pools(isolation),
+        ),
         control_plane_prefix=subnet_sizes.control_plane,
         endpoint_prefix=subnet_sizes.endpoints,
         system_node_prefix=subnet_sizes.system_nodes,
         app_prefix=subnet_sizes.app,
         lock=lock,
     )
+
+
+def isolation_pools(isolation: IsolationSettings | None) -> tuple[PoolRequest, ...]:
+    """The named pools the isolation features need: the admin pool of ``subnet_nacls``."""
+    if isolation is None or isolation.subnet_nacls is None:
+        return ()
+    return (admin_pool(isolation.subnet_nacls.admin_subnet_prefix),)
 
 
 def plan_for(
@@ -54,4 +67,5 @@ def plan_for(
         egress=config.egress,
         tenants=config.tenants,
         lock=lock,
+        isolation=config.isolation,
     )

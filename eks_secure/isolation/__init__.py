@@ -10,6 +10,8 @@
   ``CiliumClusterwideNetworkPolicy``.
 * :mod:`~eks_secure.isolation.pod_security_groups`: a security group per app attached to its pods'
   branch ENIs through a ``SecurityGroupPolicy``.
+* :mod:`~eks_secure.isolation.subnet_nacls`: an admin (bastion) subnet per AZ and a node-subnet
+  NACL that admits SSH only from it (explicit DENY from everywhere else).
 * :mod:`~eks_secure.isolation.custom_networking`: pods in dedicated pod subnets through one
   ``ENIConfig`` per AZ (pure building blocks only; not yet a config key).
 

@@ -20,7 +20,12 @@ from constructs import Construct
 
 from eks_secure import rules
 from eks_secure.cluster.cluster import SYSTEM_NODE_LABEL, SecureCluster
-from eks_secure.config.model import HostProtectionSettings, PodSecurityGroupsSettings, camel
+from eks_secure.config.model import (
+    HostProtectionSettings,
+    PodSecurityGroupsSettings,
+    SubnetNaclSettings,
+    camel,
+)
 from eks_secure.egress.spec import ClusterOptions
 from eks_secure.errors import ConfigError
 from eks_secure.helm.release import HelmRelease
@@ -43,8 +48,13 @@ from eks_secure.isolation.pod_security_groups import (
     security_group_policy,
     selected,
 )
+from eks_secure.isolation.subnet_nacls import (
+    ADMIN_MEMBER,
+    ADMIN_POOL,
+    node_nacl_entries,
+)
 from eks_secure.k8s.crd import custom_resource
-from eks_secure.nag import acknowledge_managed_policies
+from eks_secure.nag import acknowledge, acknowledge_managed_policies
 from eks_secure.registry.ecr import configured_mirror
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -53,6 +63,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 FIELD_HOST_PROTECTION = "isolation.host_protection"
 FIELD_POD_SECURITY_GROUPS = "isolation.pod_security_groups"
+FIELD_SUBNET_NACLS = "isolation.subnet_nacls"
 
 
 def node_cidrs(cluster: SecureCluster) -> tuple[str, ...]:
@@ -223,6 +234,88 @@ class PodSecurityGroups(Construct):
         self.manifest.node.add_dependency(cluster.addons, *earlier)
 
 
+class SubnetNacls(Construct):
+    """The admin subnets and the node-subnet NACL (``isolation.subnet_nacls``, seed 003).
+
+    Creates the admin pool's subnets (one per AZ, their own route tables with the on-prem routes
+    and the S3 gateway endpoint, the VPC's default NACL) and one NACL (construct ``NodeAcl``,
+    entries from :func:`~eks_secure.isolation.subnet_nacls.node_nacl_entries`) associated with
+    the subnets of every node group the cluster has when this is built (system nodes and the
+    pattern's node groups); each association sits next to its subnet, in the app's nested stack
+    for an app subnet.
+
+    :param cluster: the cluster whose node subnets get the NACL (build after the pattern).
+    :param settings: the admin ports.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        cluster: SecureCluster,
+        settings: SubnetNaclSettings,
+    ) -> None:
+        network = cluster.network
+        if not network.plan.has_pool(ADMIN_POOL):
+            raise ConfigError(
+                FIELD_SUBNET_NACLS,
+                "the address plan has no admin pool",
+                "plan the network with the isolation settings (plan_deployment(..., "
+                "isolation=...); EksSecureDeployment does this)",
+            )
+        super().__init__(scope, id)
+        slot = network.plan.pool(ADMIN_POOL).member(ADMIN_MEMBER)
+        self.admin_subnets: list[ec2.ISubnet] = network.add_subnets(
+            Construct(self, "AdminSubnets"), slot
+        )
+        """The admin (bastion) subnets, one per AZ."""
+        self.admin_cidr: str = slot.block
+        """The block holding every admin subnet (the NACL's SSH source)."""
+        self.network_acl = ec2.NetworkAcl(self, "NodeAcl", vpc=network.vpc)
+        """The NACL of the node subnets."""
+        acknowledge(
+            self.network_acl,
+            "AwsSolutions::AwsSolutions-VPC3",
+            "Deliberate (isolation.subnet_nacls, seed 003): the node subnets admit the admin "
+            "ports only from the admin subnets, with an explicit DENY from anywhere else.",
+        )
+        for entry in node_nacl_entries(self.admin_cidr, settings.admin_ports):
+            self.network_acl.add_entry(
+                f"{'Egress' if entry.egress else 'Ingress'}{entry.name}",
+                cidr=ec2.AclCidr.ipv4(entry.cidr),
+                rule_number=entry.number,
+                traffic=ec2.AclTraffic.all_traffic()
+                if entry.port is None
+                else ec2.AclTraffic.tcp_port(entry.port),
+                direction=ec2.TrafficDirection.EGRESS
+                if entry.egress
+                else ec2.TrafficDirection.INGRESS,
+                rule_action=ec2.Action.ALLOW if entry.allow else ec2.Action.DENY,
+            )
+        self.node_subnets: list[ec2.ISubnet] = []
+        """The subnets associated with the NACL (each once)."""
+        holders: dict[str, Construct] = {}
+        for nodegroup in cluster.nodegroups:
+            for subnet in nodegroup.subnets:
+                path = subnet.node.path
+                if any(known.node.path == path for known in self.node_subnets):
+                    continue
+                self.node_subnets.append(subnet)
+                # next to the subnet, in its own (nested) stack; the ID follows its path, which
+                # depends on the app's name and the AZ position only
+                stack = cdk.Stack.of(subnet)
+                holder = holders.get(stack.node.path)
+                if holder is None:
+                    holder = holders[stack.node.path] = Construct(stack, "NodeAclAssociations")
+                ec2.CfnSubnetNetworkAclAssociation(
+                    holder,
+                    cdk.Names.node_unique_id(subnet.node),
+                    subnet_id=subnet.subnet_id,
+                    network_acl_id=self.network_acl.network_acl_id,
+                )
+
+
 class Isolation(Construct):
     """The isolation features a config turns on (construct ``Isolation`` of the deployment).
 
@@ -258,6 +351,12 @@ class Isolation(Construct):
                 settings=isolation.pod_security_groups,
                 tenants=tenants,
             )
+        self.subnet_nacls: SubnetNacls | None = None
+        """Admin subnets and the node-subnet NACL (``isolation.subnet_nacls``)."""
+        if isolation.subnet_nacls is not None:
+            self.subnet_nacls = SubnetNacls(
+                self, "SubnetNacls", cluster=cluster, settings=isolation.subnet_nacls
+            )
 
 
 def build_isolation(
@@ -275,6 +374,7 @@ def build_isolation(
         for section in (
             isolation.host_protection,
             isolation.pod_security_groups,
+            isolation.subnet_nacls,
         )
     ):
         return None

@@ -219,9 +219,9 @@ class BaselineChart(cdk8s.Chart):
     """Namespaces, default-deny NetworkPolicies and least-privilege RBAC for a private cluster.
 
     Namespaces: the system namespace and every managed namespace carry
-    ``app.kubernetes.io/managed-by: eks-secure`` and Pod Security Admission labels: managed app
-    namespaces enforce ``restricted``; the system namespace enforces ``baseline`` (its agents may
-    need more) and warns/audits at ``restricted``.
+    ``app.kubernetes.io/managed-by: eks-secure`` and Pod Security Admission labels enforcing,
+    warning and auditing ``restricted`` (eks-secure runs no pod in the system namespace; an agent
+    that needs more belongs in a namespace of its own).
 
     NetworkPolicies: each of these namespaces gets ``default-deny`` (all ingress and egress) and
     ``allow-dns`` (UDP/TCP 53 to the ``k8s-app: kube-dns`` pods of ``kube-system``).
@@ -290,7 +290,7 @@ class BaselineChart(cdk8s.Chart):
         policies.namespace(
             self,
             system_namespace,
-            {PSA_ENFORCE: "baseline", PSA_WARN: "restricted", PSA_AUDIT: "restricted"},
+            {PSA_ENFORCE: "restricted", PSA_WARN: "restricted", PSA_AUDIT: "restricted"},
         )
         policies.default_deny(self, system_namespace)
         policies.allow_dns(self, system_namespace)

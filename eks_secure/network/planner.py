@@ -123,6 +123,9 @@ class PoolRequest:
     """Config path of ``subnet_prefix`` (e.g. ``subnets.nat_prefix``)."""
     count_field: str = "apps"
     """Config path blamed when the members do not fit."""
+    late: bool = False
+    """Place the pool after every other pool (an isolation pool): turning it on then moves no
+    pattern pool."""
 
 
 @dataclass(frozen=True)
@@ -451,7 +454,7 @@ def plan_network(
         ("endpoints", _block_prefix(endpoint_prefix, positions)),
         ("control-plane", _block_prefix(control_plane_prefix, positions)),
     ]
-    ordered_pools = sorted(pools, key=lambda p: p.name)
+    ordered_pools = sorted(pools, key=lambda p: (p.late, p.name))
     for pool in ordered_pools:
         if pool.members and pool.secondary_cidr is None:
             block = _block_prefix(pool.subnet_prefix, positions)
