@@ -15,7 +15,8 @@ and then builds its constructs (:meth:`EgressSpec.build`, the only method that i
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+import importlib
+from abc import ABC
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -98,6 +99,9 @@ class EgressSpec(ABC):
     """pydantic model of that section."""
     app_model: ClassVar[type[Any] | None] = None
     """pydantic model of the keys the pattern adds to each ``apps[]`` entry."""
+    construct: ClassVar[str] = ""
+    """The pattern's construct as ``module:Class`` (imported by :meth:`build` only, so the spec
+    stays free of the CDK); it takes ``cluster``, ``tenants``, ``spec`` and ``nested``."""
     needs_apps: ClassVar[bool] = True
     """Whether the pattern needs at least one app (and on-prem CIDRs with a route)."""
     starter_app: ClassVar[Mapping[str, Any]] = {}
@@ -141,7 +145,6 @@ class EgressSpec(ABC):
         del tenant
         return None
 
-    @abstractmethod
     def build(
         self,
         scope: Construct,
@@ -151,4 +154,9 @@ class EgressSpec(ABC):
         tenants: Sequence[Tenant],
         nested: bool = True,
     ) -> EgressPattern:
-        """Build the pattern's constructs into ``scope`` (imports the CDK)."""
+        """Build the pattern's construct (:attr:`construct`) into ``scope`` (imports the CDK)."""
+        if not self.construct:
+            raise NotImplementedError(f"{type(self).__name__} names no construct")
+        module, _, name = self.construct.partition(":")
+        pattern: type[EgressPattern] = getattr(importlib.import_module(module), name)
+        return pattern(scope, id, cluster=cluster, tenants=tenants, spec=self, nested=nested)  # type: ignore[call-arg]

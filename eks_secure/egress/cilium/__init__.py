@@ -28,12 +28,8 @@ from eks_secure.errors import ConfigError
 from eks_secure.network.planner import PoolRequest, SlotRequest
 
 if TYPE_CHECKING:  # pragma: no cover
-    from constructs import Construct
-
-    from eks_secure.cluster.cluster import SecureCluster
     from eks_secure.config.model import SubnetSizes
     from eks_secure.egress.contract import Tenant
-    from eks_secure.egress.pattern import EgressPattern
 
 __all__ = ["CiliumApp", "CiliumEgress", "CiliumSettings", "EgressGroup"]
 
@@ -158,6 +154,7 @@ class CiliumEgress(EgressSpec):
     """
 
     name = "cilium"
+    construct = "eks_secure.egress.cilium.construct:CiliumEgressGateway"
     title = "Cilium egress gateways per egress group; on-premises sees the gateway subnets"
     settings_key = SETTINGS_KEY
     settings_model = CiliumSettings
@@ -342,19 +339,3 @@ class CiliumEgress(EgressSpec):
     def cluster_options(self) -> ClusterOptions:
         """No VPC CNI and no kube-proxy; every node starts tainted until its agent runs."""
         return ClusterOptions(vpc_cni=False, node_taints=(AGENT_NOT_READY_TAINT,))
-
-    def build(
-        self,
-        scope: Construct,
-        id: str,
-        *,
-        cluster: SecureCluster,
-        tenants: Sequence[Tenant],
-        nested: bool = True,
-    ) -> EgressPattern:
-        """Build :class:`~eks_secure.egress.cilium.construct.CiliumEgressGateway`."""
-        from eks_secure.egress.cilium.construct import CiliumEgressGateway
-
-        return CiliumEgressGateway(
-            scope, id, cluster=cluster, tenants=tenants, spec=self, nested=nested
-        )

@@ -35,11 +35,7 @@ from eks_secure.errors import ConfigError
 from eks_secure.network.planner import PoolRequest, SlotRequest
 
 if TYPE_CHECKING:  # pragma: no cover
-    from constructs import Construct
-
-    from eks_secure.cluster.cluster import SecureCluster
     from eks_secure.egress.contract import Tenant
-    from eks_secure.egress.pattern import EgressPattern
 
 __all__ = [
     "EGRESS_NAMESPACE",
@@ -258,6 +254,7 @@ class IstioEgress(EgressSpec):
     """
 
     name = "istio"
+    construct = "eks_secure.egress.istio.construct:IstioEgressGateway"
     title = "mesh apps leave through an Istio egress gateway; on-premises sees its subnets"
     settings_key = SETTINGS_KEY
     settings_model = IstioSettings
@@ -409,20 +406,4 @@ class IstioEgress(EgressSpec):
         return ClusterOptions(
             control_plane_ports=(WEBHOOK_PORT,),
             platform_namespaces=(ISTIO_NAMESPACE, EGRESS_NAMESPACE),
-        )
-
-    def build(
-        self,
-        scope: Construct,
-        id: str,
-        *,
-        cluster: SecureCluster,
-        tenants: Sequence[Tenant],
-        nested: bool = True,
-    ) -> EgressPattern:
-        """Build :class:`~eks_secure.egress.istio.construct.IstioEgressGateway`."""
-        from eks_secure.egress.istio.construct import IstioEgressGateway
-
-        return IstioEgressGateway(
-            scope, id, cluster=cluster, tenants=tenants, spec=self, nested=nested
         )

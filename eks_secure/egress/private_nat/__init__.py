@@ -26,11 +26,7 @@ from eks_secure.errors import ConfigError
 from eks_secure.network.planner import PoolRequest, SlotRequest
 
 if TYPE_CHECKING:  # pragma: no cover
-    from constructs import Construct
-
-    from eks_secure.cluster.cluster import SecureCluster
     from eks_secure.egress.contract import Tenant
-    from eks_secure.egress.pattern import EgressPattern
 
 __all__ = ["NatGroupPin", "PrivateNatApp", "PrivateNatEgress", "PrivateNatSettings"]
 
@@ -106,6 +102,7 @@ class PrivateNatEgress(DedicatedNodesEgress):
     """
 
     name = "private-nat"
+    construct = "eks_secure.egress.private_nat.construct:PrivateNat"
     title = "apps grouped behind private NAT gateways; on-premises sees one fixed IP per AZ"
     settings_key = SETTINGS_KEY
     settings_model = PrivateNatSettings
@@ -218,17 +215,3 @@ class PrivateNatEgress(DedicatedNodesEgress):
     def cluster_options(self) -> ClusterOptions:
         """External SNAT on: the NAT gateway, not the node, translates pod traffic."""
         return ClusterOptions(vpc_cni_env=dict(EXTERNAL_SNAT))
-
-    def build(
-        self,
-        scope: Construct,
-        id: str,
-        *,
-        cluster: SecureCluster,
-        tenants: Sequence[Tenant],
-        nested: bool = True,
-    ) -> EgressPattern:
-        """Build :class:`~eks_secure.egress.private_nat.construct.PrivateNat`."""
-        from eks_secure.egress.private_nat.construct import PrivateNat
-
-        return PrivateNat(scope, id, cluster=cluster, tenants=tenants, spec=self, nested=nested)

@@ -8,17 +8,7 @@ firewall sees the app's traffic from the app's subnet CIDRs and nothing else.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
-
 from eks_secure.egress.dedicated.spec import DedicatedNodesApp, DedicatedNodesEgress
-
-if TYPE_CHECKING:  # pragma: no cover
-    from constructs import Construct
-
-    from eks_secure.cluster.cluster import SecureCluster
-    from eks_secure.egress.contract import Tenant
-    from eks_secure.egress.pattern import EgressPattern
 
 __all__ = ["DedicatedNodesApp", "SubnetPerAppEgress"]
 
@@ -31,18 +21,5 @@ class SubnetPerAppEgress(DedicatedNodesEgress):
     """
 
     name = "subnet-per-app"
+    construct = "eks_secure.egress.subnet_per_app.construct:SubnetPerApp"
     title = "a subnet and node group per app; on-premises sees the app's subnet CIDRs"
-
-    def build(
-        self,
-        scope: Construct,
-        id: str,
-        *,
-        cluster: SecureCluster,
-        tenants: Sequence[Tenant],
-        nested: bool = True,
-    ) -> EgressPattern:
-        """Build :class:`~eks_secure.egress.subnet_per_app.construct.SubnetPerApp`."""
-        from eks_secure.egress.subnet_per_app.construct import SubnetPerApp
-
-        return SubnetPerApp(scope, id, cluster=cluster, tenants=tenants, spec=self, nested=nested)
