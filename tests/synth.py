@@ -49,6 +49,8 @@ class ReportOnly:
 
     def __init__(self, pack: cdk.IPolicyValidationPlugin) -> None:
         self._pack = pack
+        self.ran = False
+        """Whether CDK called the pack (the report omits a pack that found nothing)."""
 
     @property
     def name(self) -> str:
@@ -68,10 +70,11 @@ class ReportOnly:
     def validate(self, context: cdk.IPolicyValidationContext) -> cdk.PolicyValidationPluginReport:
         """The wrapped pack's violations, reported as a success."""
         report = self._pack.validate(context)
+        self.ran = True
         return cdk.PolicyValidationPluginReport(success=True, violations=report.violations)
 
 
-def nag_packs(app: cdk.App) -> list[cdk.IPolicyValidationPlugin]:
+def nag_packs(app: cdk.App) -> list[ReportOnly]:
     """Every policy pack the reference stacks must pass, each wrapped in :class:`ReportOnly`."""
     packs: list[cdk.IPolicyValidationPlugin] = [
         cdk_nag.AwsSolutionsChecks(app),
@@ -107,6 +110,9 @@ class Synth:
     """Every template in the assembly (nested stacks included), by file name."""
     manifests: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     """cdk8s manifests shipped into the cluster, by chart construct ID."""
+    packs_ran: tuple[str, ...] = ()
+    """Names of the policy packs CDK ran on the app (the report lists only those with a
+    finding or a suppressed finding, so a clean pack is missing from it)."""
 
     @property
     def cluster_template(self) -> dict[str, Any]:
@@ -161,14 +167,21 @@ def synth_config(
     outdir = Path(tempfile.mkdtemp(prefix="eks-secure-synth-"))
     app = cdk.App(outdir=str(outdir), context=project_context(), stack_traces=False)
     deployment = EksSecureDeployment.from_config(app, config, address_lock=lock)
-    if nag:
-        cdk.Validations.of(app).add_plugins(*nag_packs(app))
+    packs = nag_packs(app) if nag else []
+    if packs:
+        cdk.Validations.of(app).add_plugins(*packs)
     error: str | None = None
     try:
         app.synth()
     except Exception as exc:  # the tests that need a clean synthesis report it
         error = str(exc)
-    result = Synth(deployment=deployment, config=config, outdir=outdir, synth_error=error)
+    result = Synth(
+        deployment=deployment,
+        config=config,
+        outdir=outdir,
+        synth_error=error,
+        packs_ran=tuple(p.name for p in packs if p.ran),
+    )
     for path in sorted(outdir.glob("*.template.json")):
         result.templates[path.name] = json.loads(path.read_text())
     cluster = deployment.secure_cluster
