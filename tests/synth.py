@@ -10,9 +10,11 @@ so a single worker does that synth.
 
 from __future__ import annotations
 
+import atexit
 import copy
 import functools
 import json
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -165,6 +167,9 @@ def synth_config(
     """Build and synthesize the reference deployment of a raw config dict (with ``lock``)."""
     config = parse_config(copy.deepcopy(data))
     outdir = Path(tempfile.mkdtemp(prefix="eks-secure-synth-"))
+    # each assembly is about 50 MB (kubectl layer, Lambda bundles): removed when the test
+    # process ends, or a few hundred runs fill the disk
+    atexit.register(shutil.rmtree, outdir, ignore_errors=True)
     app = cdk.App(outdir=str(outdir), context=project_context(), stack_traces=False)
     deployment = EksSecureDeployment.from_config(app, config, address_lock=lock)
     packs = nag_packs(app) if nag else []
