@@ -10,9 +10,11 @@ so a single worker does that synth.
 
 from __future__ import annotations
 
+import atexit
 import copy
 import functools
 import json
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +51,8 @@ class ReportOnly:
 
     def __init__(self, pack: cdk.IPolicyValidationPlugin) -> None:
         self._pack = pack
+        self.ran = False
+        """Whether CDK called the pack (the report omits a pack that found nothing)."""
 
     @property
     def name(self) -> str:
@@ -68,10 +72,11 @@ class ReportOnly:
     def validate(self, context: cdk.IPolicyValidationContext) -> cdk.PolicyValidationPluginReport:
         """The wrapped pack's violations, reported as a success."""
         report = self._pack.validate(context)
+        self.ran = True
         return cdk.PolicyValidationPluginReport(success=True, violations=report.violations)
 
 
-def nag_packs(app: cdk.App) -> list[cdk.IPolicyValidationPlugin]:
+def nag_packs(app: cdk.App) -> list[ReportOnly]:
     """Every policy pack the reference stacks must pass, each wrapped in :class:`ReportOnly`."""
     packs: list[cdk.IPolicyValidationPlugin] = [
         cdk_nag.AwsSolutionsChecks(app),
@@ -107,6 +112,9 @@ class Synth:
     """Every template in the assembly (nested stacks included), by file name."""
     manifests: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     """cdk8s manifests shipped into the cluster, by chart construct ID."""
+    packs_ran: tuple[str, ...] = ()
+    """Names of the policy packs CDK ran on the app (the report lists only those with a
+    finding or a suppressed finding, so a clean pack is missing from it)."""
 
     @property
     def cluster_template(self) -> dict[str, Any]:
@@ -159,16 +167,26 @@ def synth_config(
     """Build and synthesize the reference deployment of a raw config dict (with ``lock``)."""
     config = parse_config(copy.deepcopy(data))
     outdir = Path(tempfile.mkdtemp(prefix="eks-secure-synth-"))
+    # each assembly is about 50 MB (kubectl layer, Lambda bundles): removed when the test
+    # process ends, or a few hundred runs fill the disk
+    atexit.register(shutil.rmtree, outdir, ignore_errors=True)
     app = cdk.App(outdir=str(outdir), context=project_context(), stack_traces=False)
     deployment = EksSecureDeployment.from_config(app, config, address_lock=lock)
-    if nag:
-        cdk.Validations.of(app).add_plugins(*nag_packs(app))
+    packs = nag_packs(app) if nag else []
+    if packs:
+        cdk.Validations.of(app).add_plugins(*packs)
     error: str | None = None
     try:
         app.synth()
     except Exception as exc:  # the tests that need a clean synthesis report it
         error = str(exc)
-    result = Synth(deployment=deployment, config=config, outdir=outdir, synth_error=error)
+    result = Synth(
+        deployment=deployment,
+        config=config,
+        outdir=outdir,
+        synth_error=error,
+        packs_ran=tuple(p.name for p in packs if p.ran),
+    )
     for path in sorted(outdir.glob("*.template.json")):
         result.templates[path.name] = json.loads(path.read_text())
     cluster = deployment.secure_cluster

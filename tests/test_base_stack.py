@@ -250,12 +250,15 @@ def test_synthesis_is_deterministic(base: Synth) -> None:
 
 
 def _creator_statements(base: Synth) -> dict[str, dict[str, Any]]:
-    (policy,) = [
+    policies = [
         p
-        for k, p in resources(base.creator_template, "AWS::IAM::Policy").items()
-        if k.startswith("RolesCreatorPolicy")
+        for k, p in resources(base.creator_template, "AWS::IAM::ManagedPolicy").items()
+        if k.startswith("RolesCreator")
     ]
-    return {st["Sid"]: st for st in policy["Properties"]["PolicyDocument"]["Statement"]}
+    assert len(policies) == 3  # the Cluster, Iam and Resources parts
+    return {
+        st["Sid"]: st for p in policies for st in p["Properties"]["PolicyDocument"]["Statement"]
+    }
 
 
 def test_creator_role_may_only_create_customer_routed_clusters(base: Synth) -> None:

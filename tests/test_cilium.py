@@ -19,7 +19,7 @@ from syrupy.assertion import SnapshotAssertion
 from eks_secure.config import parse_config
 from eks_secure.config.model import SubnetSizes
 from eks_secure.config.plan import plan_deployment
-from eks_secure.egress.allowlist import CONTROL_PLANE, entries_from_template
+from eks_secure.egress.allowlist import entries_from_template
 from eks_secure.egress.cilium import (
     AGENT_NOT_READY_TAINT,
     GATEWAY_POOL,
@@ -38,6 +38,7 @@ from eks_secure.errors import ConfigError, ConfigErrors
 from eks_secure.network.vpc import TIER_TAG
 from eks_secure.preflight.flows import FLOWS_METADATA
 from eks_secure.registry.mirror import ImageMirror
+from eks_secure.rules import RESERVED_APP
 
 pytestmark = pytest.mark.xdist_group("cilium")
 
@@ -322,8 +323,8 @@ def test_allow_list_is_each_groups_gateway_subnets(cilium: Synth) -> None:
             subnets.setdefault(tags["eks-secure.io/egress-gateway-group"], []).append(
                 r["Properties"]["CidrBlock"]
             )
-    # the control plane's own rows (CUSTOMER_ROUTED egress) are checked by the contract suite
-    entries = [e for e in entries_from_template(cilium.cluster_template) if e.app != CONTROL_PLANE]
+    # the control plane's rows (every pattern has them) leave from the control-plane subnets
+    entries = [e for e in entries_from_template(cilium.cluster_template) if e.app != RESERVED_APP]
     assert {e.app for e in entries} == {a.name for a in cilium.config.apps}
     for entry in entries:
         group = spec.egress_group_of(entry.app)

@@ -119,7 +119,7 @@ def test_trail_validates_and_encrypts_into_its_own_bucket(isolation: Synth) -> N
 def test_creator_role_gets_the_trail_statements(isolation: Synth) -> None:
     statements = {
         s.get("Sid", ""): s
-        for p in props(isolation.creator_template, "AWS::IAM::Policy")
+        for p in props(isolation.creator_template, "AWS::IAM::ManagedPolicy")
         for s in p["PolicyDocument"]["Statement"]
     }
     trail = statements["AuditTrailAndItsBucket"]

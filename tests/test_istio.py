@@ -20,7 +20,7 @@ from synth import Synth, load_example, normalise
 from syrupy.assertion import SnapshotAssertion
 
 from eks_secure.config import parse_config
-from eks_secure.egress.allowlist import CONTROL_PLANE, entries_from_template
+from eks_secure.egress.allowlist import entries_from_template
 from eks_secure.egress.istio import (
     EGRESS_NAMESPACE,
     ISTIO_NAMESPACE,
@@ -34,6 +34,7 @@ from eks_secure.egress.istio.mesh import GATEWAY_HOST, GATEWAY_SELECTOR, MESH_PO
 from eks_secure.errors import ConfigErrors
 from eks_secure.k8s.kyverno import APP_LABEL
 from eks_secure.preflight.flows import FLOWS_METADATA
+from eks_secure.rules import RESERVED_APP
 
 pytestmark = pytest.mark.xdist_group("istio")
 
@@ -442,9 +443,10 @@ def test_webhook_flow_agrees_everywhere(istio: Synth) -> None:
 
 
 def test_allow_list_is_the_egress_subnets(istio: Synth) -> None:
-    # the control plane's own rows (CUSTOMER_ROUTED egress) are checked by the contract suite
     entries = {
-        e.app: e for e in entries_from_template(istio.cluster_template) if e.app != CONTROL_PLANE
+        e.app: e
+        for e in entries_from_template(istio.cluster_template)
+        if e.app != RESERVED_APP  # the control plane's rows (every pattern has them)
     }
     plan = istio.deployment.plan.pool("istio-egress").member("gateway")
     assert set(entries) == {t.name for t in istio.deployment.tenants}

@@ -190,3 +190,20 @@ def test_rule_table_in_the_docs_lists_every_rule() -> None:
     page = (REPO / "docs" / "security-posture.md").read_text(encoding="utf-8")
     documented = set(re.findall(r"^\| `(EksSecure-[A-Z]+[0-9]+)` \|", page, re.M))
     assert documented == {r.rule_id for r in RULES}
+
+
+def test_endpoints_of_services_without_policy_support_pass_without_one() -> None:
+    def endpoint(service: object) -> dict[str, object]:
+        return {"Type": "AWS::EC2::VPCEndpoint", "Properties": {"ServiceName": service}}
+
+    joined = {"Fn::Join": ["", ["com.amazonaws.", {"Ref": "AWS::Region"}, ".ssmmessages"]]}
+    found = _findings(
+        {
+            "EksAuth": endpoint("com.amazonaws.eu-west-1.eks-auth"),
+            "Ec2messages": endpoint("com.amazonaws.eu-west-1.ec2messages"),
+            "Joined": endpoint(joined),
+            "Ssm": endpoint("com.amazonaws.eu-west-1.ssm"),
+            "Opaque": endpoint({"Ref": "ServiceParam"}),
+        }
+    )
+    assert found == {("EksSecure-VPC2", "Ssm"), ("EksSecure-VPC2", "Opaque")}

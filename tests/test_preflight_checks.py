@@ -69,7 +69,7 @@ def resource(template: Template, prefix: str) -> tuple[str, Template]:
 def drop_statement(sid: str) -> Callable[[Template], None]:
     def edit(template: Template) -> None:
         for res in template["Resources"].values():
-            if res["Type"] == "AWS::IAM::Policy":
+            if res["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
                 doc = res["Properties"]["PolicyDocument"]
                 doc["Statement"] = [s for s in doc["Statement"] if s.get("Sid") != sid]
 

@@ -2,21 +2,23 @@
 
 The packs (cdk-nag AwsSolutions, NIST 800-53 r5, HIPAA Security, PCI DSS 3.2.1 and eks-secure's
 ``EksSecureChecks``) run inside the shared once-per-session synthesis of ``tests/synth.py``;
-this module only reads their report. ``KNOWN_OPEN`` lists the findings that are open today,
-each with why and where it gets fixed. The test
-fails on a finding that is not listed AND on a listed entry that no longer occurs, so each fix
-must also empty its entry. The goal is an empty ``KNOWN_OPEN``.
+this module only reads their report, for the three reference patterns, cilium, istio and the
+two isolation examples. ``KNOWN_OPEN`` lists the findings that are open, each with why and where
+it gets fixed; it is empty: every finding is fixed or acknowledged in place with its reason. The
+test fails on a finding that is not listed AND on a listed entry that no longer occurs.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import json
 from dataclasses import dataclass
 
 import pytest
 from synth import NAG_PACKS, Finding, Synth
 
-COMPLIANCE = ("NIST.800.53.R5", "HIPAA.Security", "PCI.DSS.321")
+from eks_secure.checks import check_template
+from eks_secure.cluster.creator_role import MANAGED_POLICY_MAX_CHARS
 
 
 @dataclass(frozen=True)
@@ -34,86 +36,22 @@ class Open:
         )
 
 
-def _compliance(
-    rule: str, paths: tuple[str, ...], why: str, packs: tuple[str, ...] = COMPLIANCE
-) -> list[Open]:
-    return [Open(f"{pack}-{rule}", paths, why) for pack in packs]
-
-
-KUBECTL_LAMBDAS = (
-    "Cluster/Eks/Cluster/KubectlProvider/Handler/Resource",
-    "Cluster/Eks/Cluster/KubectlProvider/Provider/framework-onEvent/Resource",
-)
-KUBECTL_LOG_GROUPS = tuple(p.replace("/Resource", "/LogGroup/Resource") for p in KUBECTL_LAMBDAS)
-KUBECTL_POLICIES = tuple(
-    p.replace("/Resource", "/ServiceRole/DefaultPolicy/Resource") for p in KUBECTL_LAMBDAS
-)
-
-KNOWN_OPEN: tuple[Open, ...] = (
-    # --- eks-secure's own pack: fixed by the "Roles that cannot escalate" and "Guarded
-    # endpoints" parts of issue 9 (another helper); the lead removes these entries then.
-    Open(
-        "EksSecure-IAM1",
-        ("*",),
-        "no eks-secure role has a permissions boundary yet (creator, deployer, break-glass, "
-        "cluster, node, flow-log, kubectl-handler and CDK custom-resource roles); issue 9 "
-        "requires one created by the creator stack on every role the creator creates",
-    ),
-    Open(
-        "EksSecure-VPC2",
-        ("Cluster/Network/PrivateEndpoints/*",),
-        "the 14 VPC endpoints have no endpoint policy yet (eks_secure/network/endpoints.py); "
-        "issue 9 scopes each, and the S3 gateway endpoint to the buckets the cluster needs",
-    ),
-    # --- the creator and deployer policies (eks_secure/cluster/creator_role.py, being
-    # restructured by the roles work of issue 9).
-    *_compliance(
-        "IAMNoInlinePolicy",
-        ("Creator/Roles/CreatorPolicy/Resource", "Creator/Roles/DeployerPolicy/Resource"),
-        "the creator and deployer permissions are iam.Policy (inline) objects; make them "
-        "customer-managed policies, or acknowledge with the reason in creator_role.py",
-    ),
-    *_compliance(
-        "IAMPolicyNoStatementsWithFullAccess",
-        ("Creator/Roles/CreatorPolicy/Resource",),
-        "the creator policy grants service-wide wildcards (logs:*, lambda:* on layers...) that "
-        "issue 9 asks to narrow",
-    ),
-    # --- the kubectl handler and provider Lambdas aws_eks_v2 creates (eks_secure/cluster/
-    # cluster.py owns their acknowledgments; not this helper's file).
-    *_compliance(
-        "IAMNoInlinePolicy",
-        KUBECTL_POLICIES,
-        "aws_eks_v2 writes the kubectl handler's permissions as the roles' DefaultPolicy; "
-        "acknowledge in SecureCluster._acknowledge_cdk_managed_findings",
-    ),
-    *_compliance(
-        "LambdaConcurrency",
-        KUBECTL_LAMBDAS,
-        "CloudFormation-driven custom-resource Lambdas; acknowledge (reserved concurrency "
-        "would only risk throttling a deployment)",
-        packs=("NIST.800.53.R5", "HIPAA.Security"),
-    ),
-    *_compliance(
-        "LambdaDLQ",
-        KUBECTL_LAMBDAS,
-        "invoked synchronously by the provider framework, which reports failures to "
-        "CloudFormation; a DLQ never receives anything; acknowledge",
-        packs=("NIST.800.53.R5", "HIPAA.Security"),
-    ),
-    *_compliance(
-        "CloudWatchLogGroupEncrypted",
-        KUBECTL_LOG_GROUPS,
-        "the kubectl handler's log groups have no KMS key; fix by encrypting them with a "
-        "cluster-tagged key (SecureCluster creates the log groups' settings)",
-    ),
-)
-"""Findings open today on the reference stacks; the lead empties this as fixes land."""
+KNOWN_OPEN: tuple[Open, ...] = ()
+"""Findings open today on the reference stacks: none. A finding is fixed, or acknowledged in
+place with its reason (``eks_secure.nag``); an entry here needs a why and where it gets fixed."""
 
 
 PATTERNS = [
     pytest.param(name, marks=pytest.mark.xdist_group(name))
-    for name in ("base", "subnet-per-app", "private-nat")
+    for name in (
+        "base",
+        "subnet-per-app",
+        "private-nat",
+        "cilium",
+        "istio",
+        "isolation",
+        "isolation-pods",
+    )
 ]
 
 
@@ -124,9 +62,9 @@ def _synth(request: pytest.FixtureRequest, pattern: str) -> Synth:
 
 @pytest.mark.parametrize("pattern", PATTERNS)
 def test_every_pack_ran(request: pytest.FixtureRequest, pattern: str) -> None:
-    report = _synth(request, pattern).nag_report()
-    assert report is not None
-    assert set(NAG_PACKS) <= {p["pluginName"] for p in report["pluginReports"]}
+    result = _synth(request, pattern)
+    assert result.nag_report() is not None
+    assert set(NAG_PACKS) <= set(result.packs_ran)
 
 
 @pytest.mark.parametrize("pattern", PATTERNS)
@@ -153,3 +91,40 @@ def test_known_open_entries_say_why() -> None:
         assert entry.rule.split("-")[0] in NAG_PACKS
         assert not entry.rule.startswith("AwsSolutions"), "AwsSolutions stays at zero"
         assert len(entry.why) > 40, entry.rule
+
+
+@pytest.mark.parametrize("pattern", PATTERNS)
+def test_every_cluster_stack_role_has_the_boundary_and_every_endpoint_a_policy(
+    request: pytest.FixtureRequest, pattern: str
+) -> None:
+    """IAM1 and VPC2 hold on the templates themselves, not by acknowledgment: only the creator
+    stack's three roles (the root of the delegation) are acknowledged."""
+    result = _synth(request, pattern)
+    creator = f"{result.deployment.creator_stack.artifact_id}.template.json"
+    found = [
+        (name, rule, logical_id)
+        for name, template in result.templates.items()
+        if name != creator
+        for rule, logical_id in check_template(template)
+        if rule in ("EksSecure-IAM1", "EksSecure-VPC2")
+    ]
+    assert found == []
+    creator_roles = [
+        k
+        for k, r in result.templates[creator]["Resources"].items()
+        if r["Type"] == "AWS::IAM::Role"
+    ]
+    assert len(creator_roles) == 3
+
+
+@pytest.mark.parametrize("pattern", PATTERNS)
+def test_creator_policies_are_managed_and_within_the_size_limit(
+    request: pytest.FixtureRequest, pattern: str
+) -> None:
+    resources = _synth(request, pattern).creator_template["Resources"]
+    assert not [k for k, r in resources.items() if r["Type"] == "AWS::IAM::Policy"]
+    managed = {k: r for k, r in resources.items() if r["Type"] == "AWS::IAM::ManagedPolicy"}
+    assert len(managed) == 5  # boundary, three creator parts, deployer
+    for key, policy in managed.items():
+        text = json.dumps(policy["Properties"]["PolicyDocument"], separators=(",", ":"))
+        assert len(text) < MANAGED_POLICY_MAX_CHARS, key

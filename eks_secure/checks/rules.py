@@ -193,8 +193,31 @@ def _no_public_ip_mapping(props: Properties, _t: Template, _o: RuleOptions) -> b
     return _bool(props.get("MapPublicIpOnLaunch"), False) is False
 
 
+SERVICES_WITHOUT_ENDPOINT_POLICY: frozenset[str] = frozenset(
+    {"eks-auth", "ssmmessages", "ec2messages"}
+)
+"""Interface endpoint services that accept no endpoint policy (only the implicit full access):
+``VPC2`` passes their endpoints without one."""
+
+
+def _service_suffix(name: Any) -> str | None:
+    """The literal end of an endpoint's ``ServiceName`` (a string or a ``Fn::Join``)."""
+    if isinstance(name, str):
+        return name
+    parts = _get(name, "Fn::Join") if isinstance(name, Mapping) else None
+    if isinstance(parts, list) and len(parts) == 2 and isinstance(parts[1], list) and parts[1]:
+        last = parts[1][-1]
+        return last if isinstance(last, str) else None
+    return None
+
+
 def _endpoint_policy(props: Properties, _t: Template, _o: RuleOptions) -> bool:
-    return props.get("PolicyDocument") is not None
+    if props.get("PolicyDocument") is not None:
+        return True
+    suffix = _service_suffix(props.get("ServiceName"))
+    return suffix is not None and any(
+        suffix.endswith(f".{service}") for service in SERVICES_WITHOUT_ENDPOINT_POLICY
+    )
 
 
 def _open_to_anywhere(rule: Mapping[str, Any], peer_keys: Sequence[str]) -> bool:
@@ -335,8 +358,9 @@ RULES: tuple[Rule, ...] = (
         ("AWS::EC2::VPCEndpoint",),
         "The VPC endpoint has no endpoint policy, so it allows any principal and any resource "
         "of its service. Fix: add_to_policy(...) with the actions and resources this VPC "
-        "needs (for S3, only the buckets the cluster uses). Acknowledge with a reason for a "
-        "service that does not support endpoint policies.",
+        "needs (for S3, only the buckets the cluster uses). Endpoints of the services that "
+        "accept no policy (eks-auth, ssmmessages, ec2messages) pass; acknowledge with a "
+        "reason for any other service that does not support endpoint policies.",
         "An unrestricted endpoint is an exfiltration path: stolen credentials can copy data to "
         "buckets or accounts outside the organisation through it.",
         _endpoint_policy,

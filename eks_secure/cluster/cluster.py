@@ -39,7 +39,7 @@ from eks_secure.config.model import (
 from eks_secure.egress.spec import ClusterOptions
 from eks_secure.errors import ConfigError
 from eks_secure.k8s.baseline import BaselineChart
-from eks_secure.nag import acknowledge, acknowledge_managed_policies
+from eks_secure.nag import acknowledge, acknowledge_compliance, acknowledge_managed_policies
 from eks_secure.network.vpc import SecureVpc, allow_cloudwatch_logs
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -239,6 +239,7 @@ class SecureCluster(Construct):
         """The ``aws_eks_v2`` cluster (a native ``AWS::EKS::Cluster``)."""
         self._acknowledge_cdk_managed_findings()
         self._place_kubectl_handler(network.system_node_subnets)
+        self._encrypt_kubectl_logs(cluster_name)
         _guard_deployment(self.stack, cluster_name, self.cluster)
         cfn_cluster = self.cluster.node.default_child
         assert isinstance(cfn_cluster, eks.CfnCluster)
@@ -478,6 +479,24 @@ class SecureCluster(Construct):
         if placed == 0:
             raise RuntimeError("aws_eks_v2 created no kubectl provider Lambda to place")
 
+    def _encrypt_kubectl_logs(self, cluster_name: str) -> None:
+        """Encrypt the log groups of the kubectl handler and provider Lambdas with the
+        control-plane log key (aws_eks_v2 creates them with retention but without a key).
+
+        The groups exist when the app sets the feature flag
+        ``@aws-cdk/aws-lambda:useCdkManagedLogGroup`` (the project's ``cdk.json`` does);
+        without it Lambda creates them on first use, unencrypted."""
+        stack = cdk.Stack.of(self)
+        allow_cloudwatch_logs(
+            self.log_key,
+            f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:/aws/lambda/"
+            f"{function_name_prefix(cluster_name)}kubectl-*",
+            sid="KubectlLogGroupsOnly",
+        )
+        for child in self.cluster.node.find_all():
+            if isinstance(child, logs.CfnLogGroup) and "KubectlProvider" in child.node.path:
+                child.kms_key_id = self.log_key.key_arn
+
     def _acknowledge_cdk_managed_findings(self) -> None:
         """Acknowledge findings on resources aws_eks_v2 itself creates (cluster role, handler)."""
         acknowledge_managed_policies(
@@ -526,6 +545,29 @@ class SecureCluster(Construct):
                     self.cluster,
                     f"AwsSolutions-IAM5[Resource::<{stack.get_logical_id(child)}.Arn>:*]",
                     "The provider framework may invoke every version of the kubectl handler.",
+                )
+                acknowledge_compliance(
+                    child,
+                    "LambdaConcurrency",
+                    "a CloudFormation custom-resource handler, invoked a few times per stack "
+                    "operation; reserved concurrency would add no protection and could only "
+                    "throttle a deployment.",
+                )
+                acknowledge_compliance(
+                    child,
+                    "LambdaDLQ",
+                    "invoked synchronously (by CloudFormation's provider framework, which "
+                    "reports every failure back to CloudFormation); a dead-letter queue only "
+                    "receives failed asynchronous invocations, so it would stay empty.",
+                )
+            if isinstance(child, iam.CfnPolicy) and "KubectlProvider" in child.node.path:
+                acknowledge_compliance(
+                    child,
+                    "IAMNoInlinePolicy",
+                    "aws_eks_v2 writes the grants of the kubectl handler and provider framework "
+                    "as their roles' DefaultPolicy; single-purpose roles created and deleted "
+                    "with the cluster stack, so the policy attaches to nothing else (the "
+                    "creator role may not create or delete customer-managed policies).",
                 )
         acknowledge(
             self.cluster,
@@ -576,7 +618,7 @@ def _control_plane_logs(
         scope,
         "ControlPlaneLogKey",
         enable_key_rotation=True,
-        description=f"Encryption of the control-plane logs of EKS cluster {cluster_name}",
+        description=f"Encryption of the control-plane and kubectl handler logs of {cluster_name}",
         removal_policy=cdk.RemovalPolicy.RETAIN,
     )
     allow_cloudwatch_logs(

@@ -16,7 +16,7 @@ from constructs import Construct
 
 from eks_secure.cluster.tagging import CreatorStackSynthesizer
 from eks_secure.errors import ConfigError
-from eks_secure.nag import acknowledge_compliance, acknowledge_wildcards
+from eks_secure.nag import acknowledge, acknowledge_compliance, acknowledge_wildcards
 from eks_secure.preflight.requests import BOUNDARY_KEYED
 
 WILDCARD_REASONS: dict[str, str] = {
@@ -231,13 +231,30 @@ class ClusterCreatorRole(Construct):
         creator_statements = _creator_statements(stack, cluster_name, cluster_stack_name)
         if audit_trail:
             creator_statements += audit_trail_statements(stack, cluster_name)
-        creator_policy = iam.Policy(
-            self, "CreatorPolicy", document=iam.PolicyDocument(statements=creator_statements)
-        )
-        self.creator_role.attach_inline_policy(creator_policy)
-        acknowledge_wildcards(
-            creator_policy,
-            [(st, WILDCARD_REASONS.get(st.sid or "", "")) for st in creator_statements],
+        self.creator_policies: list[iam.ManagedPolicy] = []
+        """The creator's customer-managed policies (one per :data:`CREATOR_POLICY_PARTS`)."""
+        for part, part_statements in split_creator_statements(creator_statements).items():
+            policy = iam.ManagedPolicy(
+                self,
+                f"Creator{part}Policy",
+                path=IAM_PATH,
+                description=f"{part} permissions of EKS cluster {cluster_name}'s creator role",
+                statements=part_statements,
+                roles=[self.creator_role],
+            )
+            acknowledge_wildcards(
+                policy,
+                [(st, WILDCARD_REASONS.get(st.sid or "", "")) for st in part_statements],
+            )
+            self.creator_policies.append(policy)
+        acknowledge_compliance(
+            self,
+            "IAMPolicyNoStatementsWithFullAccess",
+            "eks:* (ThisClusterOnly) names only this cluster's ARNs, cloudformation:* "
+            "(NestedStacks) only this cluster's nested stacks, cloudtrail:*/s3:* "
+            "(AuditTrailAndItsBucket) only the audit trail and its bucket; the boundary "
+            "(Boundary) is a cap, not a grant. Each wildcard is acknowledged with its reason "
+            "in WILDCARD_REASONS.",
         )
 
         self.deployer_role = iam.Role(
@@ -253,10 +270,14 @@ class ClusterCreatorRole(Construct):
         deployer_statements = _deployer_statements(
             stack, cluster_name, cluster_stack_name, self.creator_role
         )
-        deployer_policy = iam.Policy(
-            self, "DeployerPolicy", document=iam.PolicyDocument(statements=deployer_statements)
+        deployer_policy = iam.ManagedPolicy(
+            self,
+            "DeployerPolicy",
+            path=IAM_PATH,
+            description=f"Permissions of EKS cluster {cluster_name}'s deployer role",
+            statements=deployer_statements,
+            roles=[self.deployer_role],
         )
-        self.deployer_role.attach_inline_policy(deployer_policy)
         acknowledge_wildcards(
             deployer_policy,
             [(st, WILDCARD_REASONS.get(st.sid or "", "")) for st in deployer_statements],
@@ -278,6 +299,17 @@ class ClusterCreatorRole(Construct):
             max_session_duration=cdk.Duration.hours(1),
         )
         """Emergency admin: MFA-only trust, one-hour sessions, explicit cluster-admin entry."""
+        for role in (self.creator_role, self.deployer_role, self.break_glass_role):
+            acknowledge(
+                role,
+                "EksSecure-IAM1",
+                "a root of the delegation, created by the account administrator who deploys the "
+                "creator stack, not by a delegated role: no eks-secure role may write it (the "
+                "creator's IAM writes are limited to the cluster stack's path "
+                f"{stack_role_path(cluster_name)}, with the boundary), and every role it creates "
+                "must carry the boundary (CreateStackRolesWithBoundary); a boundary on it would "
+                "repeat its own identity policy.",
+            )
 
 
 def audit_trail_name(cluster_name: str) -> str:
@@ -310,6 +342,35 @@ def audit_trail_statements(stack: cdk.Stack, cluster_name: str) -> list[iam.Poli
             ],
         ),
     ]
+
+
+CREATOR_POLICY_PARTS: dict[str, tuple[str, ...]] = {
+    "Cluster": ("eks:", "ec2:"),
+    "Iam": ("iam:",),
+    "Resources": (),
+}
+"""The creator's managed policies and the services of their statements' first action (the last
+part takes the rest): one document would exceed IAM's 6,144-character managed-policy limit."""
+
+MANAGED_POLICY_MAX_CHARS = 6144
+"""IAM's size limit of a managed policy document (whitespace not counted)."""
+
+
+def split_creator_statements(
+    statements: Sequence[iam.PolicyStatement],
+) -> dict[str, list[iam.PolicyStatement]]:
+    """The creator's statements grouped into :data:`CREATOR_POLICY_PARTS` (denies apply across
+    every policy of the role, so the split changes nothing the role may do)."""
+    parts: dict[str, list[iam.PolicyStatement]] = {name: [] for name in CREATOR_POLICY_PARTS}
+    fallback = list(CREATOR_POLICY_PARTS)[-1]
+    for statement in statements:
+        first = statement.actions[0] if statement.actions else ""
+        name = next(
+            (n for n, prefixes in CREATOR_POLICY_PARTS.items() if first.startswith(prefixes)),
+            fallback,
+        )
+        parts[name].append(statement)
+    return {name: found for name, found in parts.items() if found}
 
 
 ROLE_WRITING_ACTIONS = tuple(a for a in BOUNDARY_KEYED if a != "iam:DeleteRolePermissionsBoundary")

@@ -11,7 +11,7 @@ from constructs import Construct
 
 from eks_secure.cluster.creator_role import audit_bucket_name, audit_trail_name
 from eks_secure.errors import ConfigError
-from eks_secure.nag import acknowledge
+from eks_secure.nag import acknowledge, acknowledge_compliance
 
 
 class AuditTrail(Construct):
@@ -91,6 +91,28 @@ class AuditTrail(Construct):
             "The bucket holds only CloudTrail log files, whose integrity log file validation "
             "proves; server access logs would need a further bucket of their own.",
         )
+        acknowledge_compliance(
+            self.bucket,
+            "S3BucketLoggingEnabled",
+            "The bucket holds only CloudTrail log files, whose integrity log file validation "
+            "proves; server access logs would need a further bucket of their own.",
+        )
+        acknowledge_compliance(
+            self.bucket,
+            "S3BucketReplicationEnabled",
+            "The trail is this account's own fallback for accounts without an organization "
+            "trail; a replica needs a second bucket in another region or account, which the "
+            "organization's log-archive account (an organization trail) provides instead. "
+            "Versioning and log file validation protect the files in place.",
+        )
+        acknowledge_compliance(
+            self.bucket,
+            "S3DefaultEncryptionKMS",
+            "CloudTrail writes every log file SSE-KMS encrypted with the trail's own key "
+            "(Trail.encryption_key, kms_key_id in the template); the bucket default (SSE-S3) "
+            "only applies to objects written without a key, such as the digest files. A KMS "
+            "bucket default would need the key policy to admit S3 encryption contexts too.",
+        )
         self.trail = cloudtrail.Trail(
             self,
             "Trail",
@@ -103,4 +125,12 @@ class AuditTrail(Construct):
             send_to_cloud_watch_logs=False,
         )
         """The trail."""
+        acknowledge_compliance(
+            self.trail,
+            "CloudTrailCloudWatchLogsEnabled",
+            "The trail's management events reach EventBridge without CloudWatch Logs (the "
+            "break-glass and access-entry alarms match them there); the log files stay in the "
+            "validated, KMS-encrypted bucket. A CloudWatch Logs copy would double the ingestion "
+            "cost and add nothing the alarms need.",
+        )
         self.trail.node.add_dependency(self.key)

@@ -13,6 +13,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from eks_secure.checks.rules import SERVICES_WITHOUT_ENDPOINT_POLICY
 from eks_secure.errors import ConfigError
 
 DEFAULT_INTERFACE_ENDPOINT_SERVICES: tuple[str, ...] = (
@@ -58,28 +59,17 @@ _AWS_SERVICE_CONSTANTS: dict[str, str] = {
 }
 """Short service name -> ``ec2.InterfaceVpcEndpointAwsService`` constant."""
 
-ENDPOINT_POLICY_SERVICES: frozenset[str] = frozenset(
-    {
-        "ecr.api",
-        "ecr.dkr",
-        "ec2",
-        "sts",
-        "eks",
-        "logs",
-        "elasticloadbalancing",
-        "autoscaling",
-        "ssm",
-        "kms",
-        "lambda",
-    }
+ENDPOINT_POLICY_SERVICES: frozenset[str] = (
+    frozenset(_AWS_SERVICE_CONSTANTS) - SERVICES_WITHOUT_ENDPOINT_POLICY
 )
 """Interface endpoint services that accept an endpoint policy (see docs/security-posture.md).
 
 Each has an "endpoint policy" section in its service's PrivateLink documentation; EKS accepts
 one since February 2025 (awsdocs/amazon-eks-user-guide#873). A service that does not accepts
 only the full-access policy and fails the endpoint's creation otherwise ("only supports the
-full-access endpoint policy"), so a service not in this set (``eks-auth``, ``ssmmessages``,
-``ec2messages``, any user-added one) gets none: support for these could not be confirmed
+full-access endpoint policy"), so a service not in this set
+(:data:`~eks_secure.checks.rules.SERVICES_WITHOUT_ENDPOINT_POLICY`: ``eks-auth``, ``ssmmessages``,
+``ec2messages``; and any user-added one) gets none: support for these could not be confirmed
 offline (check with ``aws ec2 describe-vpc-endpoint-services``, ``VpcEndpointPolicySupported``).
 """
 

@@ -34,7 +34,7 @@ from eks_secure.helm.release import HelmRelease
 from eks_secure.helm.source import ChartSource, chart_source
 from eks_secure.k8s.crd import custom_resource
 from eks_secure.k8s.kyverno import isolation_conditions
-from eks_secure.nag import acknowledge
+from eks_secure.nag import acknowledge, acknowledge_compliance
 from eks_secure.network.planner import SlotPlan
 from eks_secure.network.vpc import TIER_TAG
 from eks_secure.preflight.flows import FLOWS_METADATA
@@ -454,6 +454,14 @@ class CiliumEgressGateway(EgressPattern):
             "AwsSolutions-IAM5[Resource::*]",
             "Cilium's ENI IPAM creates, attaches and tags ENIs on nodes that do not exist at "
             "synthesis; the EC2 actions it needs have no narrower resource (eni.rst).",
+        )
+        acknowledge_compliance(
+            self.operator_role,
+            "IAMNoInlinePolicy",
+            "the operator role's single-purpose grant, created and deleted with it; the creator "
+            "role writes role policies only through boundary-conditioned role writes, has no "
+            "iam:CreatePolicy and is denied iam:DeletePolicy (NoRetrustNoUnboundedRoles), so "
+            "a customer-managed policy is not an option in the cluster stack.",
         )
         self.pod_identity = eks.CfnPodIdentityAssociation(
             self,
