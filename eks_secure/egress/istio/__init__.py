@@ -313,16 +313,29 @@ class IstioEgress(EgressSpec):
         return sorted({str(n) for n in common})
 
     def check(self, tenants: Sequence[Tenant]) -> list[ConfigError]:
-        """At least one destination; every listed app declared; each destination's port and
-        addresses among those of every app listed for it (so the allow-list covers them)."""
-        problems: list[ConfigError] = []
+        """No app with ``aws_services`` (not supported yet); at least one destination; every
+        listed app declared; each destination's port and addresses among those of every app
+        listed for it (so the allow-list covers them)."""
+        problems: list[ConfigError] = [
+            ConfigError(
+                t.path("aws_services"),
+                "is not supported by pattern istio yet: the sidecars run with outbound policy "
+                "REGISTRY_ONLY and capture all traffic, so AWS endpoints and the Pod Identity "
+                "agent would need ServiceEntries the pattern does not create",
+                "remove aws_services from this app, or use another pattern for apps that call "
+                "AWS APIs",
+            )
+            for t in tenants
+            if t.aws_services
+        ]
         if not self.destinations:
             return [
+                *problems,
                 ConfigError(
                     f"{SETTINGS_KEY}.destinations",
                     "pattern istio needs at least one destination",
                     "list the upstreams under istio.destinations (host, port, protocol, apps)",
-                )
+                ),
             ]
         names = sorted(t.name for t in tenants)
         for i, dest in enumerate(self.destinations):
