@@ -198,17 +198,18 @@ class IstioGatewaySettings(ConfigModel):
 class IstioSettings(ConfigModel):
     """Section ``istio``: chart source, egress subnets, the gateway, and the destinations.
 
-    The three charts (``base``, ``istiod``, ``gateway``) come from ``chart_repository`` (an
-    ``https://`` Helm repository holding all three, or an ``oci://`` prefix under which each is
+    The four charts (``base``, ``cni``, ``istiod``, ``gateway``) come from ``chart_repository``
+    (an ``https://`` Helm repository holding all four, or an ``oci://`` prefix under which each is
     pushed as ``<prefix>/<chart>``), by default the deployment's own ECR
     (``oci://<account>.dkr.ecr.<region>.<url suffix>/eks-secure/istio/<chart>``).
     """
 
     chart_repository: HelmRepository | None = None
-    """Helm repository of the three charts, or an ``oci://`` prefix (``<prefix>/<chart>``).
+    """Helm repository of the four charts (``base``, ``cni``, ``istiod``, ``gateway``), or an
+    ``oci://`` prefix (``<prefix>/<chart>``).
     Default: the deployment's ECR, ``oci://<ECR>/eks-secure/istio/<chart>``."""
     chart_version: SemVer = CHART_VERSION
-    """Pinned version of all three charts (1.30.3 is tested)."""
+    """Pinned version of all four charts (1.30.3 is tested; ``cni`` is not rendered offline)."""
     image_registry: ImageRegistry | None = None
     """Mirror root the Istio images come from (``<root>/docker-hub/istio/pilot:1.30.3``).
     Default: ``<account>.dkr.ecr.<region>.<url suffix>/eks-secure``."""
