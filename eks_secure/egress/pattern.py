@@ -55,6 +55,10 @@ class EgressPattern(Construct):
                 "list the apps that need fixed egress IPs under `apps:`",
             )
         problems = [p for t in checked for p in t.check_destinations(cluster.network.on_prem_cidrs)]
+        endpoints = cluster.network.endpoints
+        services = None if endpoints is None else tuple(endpoints.interface_endpoints)
+        private = (*cluster.network.plan.vpc_cidrs, *cluster.network.on_prem_cidrs)
+        problems += [p for t in checked for p in t.check_aws_access(services, private)]
         platform = (*rules.PLATFORM_NAMESPACES, *cluster.options.platform_namespaces)
         for tenant in checked:
             problems += rules.app_namespace(tenant.namespace, tenant.path("namespace"), platform)

@@ -15,31 +15,7 @@ from constructs import Construct
 
 from eks_secure.checks.rules import SERVICES_WITHOUT_ENDPOINT_POLICY
 from eks_secure.errors import ConfigError
-
-DEFAULT_INTERFACE_ENDPOINT_SERVICES: tuple[str, ...] = (
-    "ecr.api",
-    "ecr.dkr",
-    "ec2",
-    "sts",
-    "eks",
-    "eks-auth",
-    "logs",
-    "elasticloadbalancing",
-    "autoscaling",
-    "ssm",
-    "ssmmessages",
-    "ec2messages",
-    "kms",
-    "lambda",
-)
-"""Interface endpoints a fully private cluster needs (short names: ``com.amazonaws.<region>.X``).
-
-Image pulls (ECR, with S3 through the gateway endpoint), VPC CNI and node naming (EC2), IRSA
-(STS), the EKS API and Pod Identity (EKS, EKS auth), logs, the AWS Load Balancer Controller, the
-Cluster Autoscaler, Session Manager, KMS, and the Lambda API: the CDK provider framework runs
-in the VPC and invokes the kubectl handler through it (without it every ``Custom::AWSCDK-EKS-*``
-resource, and its rollback, hangs: aws/aws-cdk#12608, #30442).
-"""
+from eks_secure.network.services import DEFAULT_INTERFACE_ENDPOINT_SERVICES, SERVICE_NAME
 
 _AWS_SERVICE_CONSTANTS: dict[str, str] = {
     "ecr.api": "ECR",
@@ -146,9 +122,6 @@ S3_BUCKET_GRANTS: tuple[BucketGrant, ...] = (
 )
 """What the S3 gateway endpoint policy allows: read-only AWS-owned buckets, CloudFormation's
 reply buckets, and this deployment's asset bucket; nothing else (no exfiltration path)."""
-
-
-SERVICE_NAME = re.compile(r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$")
 
 
 def endpoint_id(service: str) -> str:

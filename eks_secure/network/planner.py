@@ -164,6 +164,16 @@ class NetworkPlan:
     """Every slot of the plan, by pool (``apps`` for the app pool) and member: what an
     address-plan lock records."""
 
+    @property
+    def vpc_cidrs(self) -> tuple[str, ...]:
+        """The VPC's CIDR blocks: the primary and, when planned, the secondary."""
+        return (self.vpc_cidr, *((self.secondary_cidr,) if self.secondary_cidr else ()))
+
+    @property
+    def endpoint_cidrs(self) -> tuple[str, ...]:
+        """The interface endpoint subnets' CIDRs, one per AZ (where the endpoints' ENIs are)."""
+        return tuple(s.cidr for s in self.endpoints)
+
     def app(self, name: str) -> SlotPlan:
         """The plan of the app called ``name``."""
         for app in self.apps:
