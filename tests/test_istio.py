@@ -476,9 +476,7 @@ def test_allow_list_is_the_egress_subnets(istio: Synth) -> None:
         if e.app != RESERVED_APP  # the control plane's rows (every pattern has them)
     }
     plan = istio.deployment.plan.pool("istio-egress").member("gateway")
-    # the control plane's own CUSTOMER_ROUTED rows are every pattern's (test_subnet_per_app)
-    assert set(entries) == {t.name for t in istio.deployment.tenants} | {"control-plane"}
-    del entries["control-plane"]
+    assert set(entries) == {t.name for t in istio.deployment.tenants}
     for name, entry in entries.items():
         assert entry.pattern == "istio"
         assert sorted(entry.source_cidrs) == sorted(plan.cidrs)
