@@ -27,6 +27,8 @@ from eks_secure.checks import EksSecureChecks
 from eks_secure.config.loader import parse_config
 from eks_secure.config.model import DeploymentConfig
 from eks_secure.deployment import EksSecureDeployment
+from eks_secure.egress.allowlist import read_assembly
+from eks_secure.egress.contract import AllowListEntry
 from eks_secure.network.lock import lock_path, read_lock
 from eks_secure.preflight.report import Report
 from eks_secure.testing import normalise  # noqa: F401 -- re-exported: tests import it from here
@@ -117,6 +119,10 @@ class Synth:
     def creator_template(self) -> dict[str, Any]:
         """The creator stack's template."""
         return self.templates[f"{self.deployment.creator_stack.artifact_id}.template.json"]
+
+    def allow_list(self) -> list[AllowListEntry]:
+        """The cluster stack's allow-list as published in the assembly (nested stacks too)."""
+        return read_assembly(self.outdir).get(self.deployment.cluster_stack.stack_name, [])
 
     def nag_errors(self, pack: str = "AwsSolutions") -> list[str]:
         """Rule IDs of ``pack``'s errors left unacknowledged (empty when clean)."""
