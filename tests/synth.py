@@ -36,6 +36,9 @@ from patterns.load import default_config_path, project_context
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "patterns" / "examples"
+SYNTH_ROOT = tempfile.TemporaryDirectory(prefix="eks-secure-synth-")
+"""Parent of every assembly this test process synthesizes, removed when the process exits
+(each assembly holds copies of the kubectl layer: tens of MB that used to stay in /tmp)."""
 NAG_PACKS = ("AwsSolutions", "NIST.800.53.R5", "HIPAA.Security", "PCI.DSS.321", "EksSecure")
 """Names of the policy packs :func:`nag_packs` registers, as they appear in the report."""
 
@@ -164,7 +167,7 @@ def synth_config(
 ) -> Synth:
     """Build and synthesize the reference deployment of a raw config dict (with ``lock``)."""
     config = parse_config(copy.deepcopy(data))
-    outdir = Path(tempfile.mkdtemp(prefix="eks-secure-synth-"))
+    outdir = Path(tempfile.mkdtemp(prefix="app-", dir=SYNTH_ROOT.name))
     app = cdk.App(outdir=str(outdir), context=project_context(), stack_traces=False)
     deployment = EksSecureDeployment.from_config(app, config, address_lock=lock)
     if nag:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import aws_cdk as cdk
 import pytest
+from synth import SYNTH_ROOT
 
 from eks_secure.config.loader import parse_config
 from eks_secure.deployment import EksSecureDeployment
@@ -32,7 +33,7 @@ APPS = 250
 @functools.cache
 def _scale_synth() -> Path:
     config = parse_config(scale_config("private-nat", APPS), lock={})
-    outdir = Path(tempfile.mkdtemp(prefix="eks-secure-scale-"))
+    outdir = Path(tempfile.mkdtemp(prefix="scale-", dir=SYNTH_ROOT.name))
     app = cdk.App(outdir=str(outdir), context=project_context(), stack_traces=False)
     EksSecureDeployment.from_config(app, config, address_lock={})
     app.synth()
