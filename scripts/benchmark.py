@@ -47,8 +47,8 @@ the 2-app synth."""
 
 
 def _peak_rss_mb() -> float:
-    """Peak resident memory of this process plus its child processes still alive (jsii's
-    Node.js), in MB, from ``/proc/<pid>/status`` ``VmHWM``."""
+    """Peak resident memory of this process plus its descendants still alive (jsii's Node.js
+    runtime and kernel), in MB, from ``/proc/<pid>/status`` ``VmHWM``."""
 
     def hwm(pid: int) -> int:
         try:
@@ -59,11 +59,20 @@ def _peak_rss_mb() -> float:
             pass
         return 0
 
-    total = hwm(os.getpid())
-    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
-        children = (task / "children").read_text().split()
-        total += sum(hwm(int(c)) for c in children)
-    return total / 1024
+    def descendants(pid: int) -> list[int]:
+        found = []
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            try:
+                children = [int(c) for c in (task / "children").read_text().split()]
+            except OSError:
+                continue
+            for child in children:
+                found += [child, *descendants(child)]
+        return found
+
+    # jsii's runtime is a Node.js process that starts the kernel as its own child
+    pids = [os.getpid(), *descendants(os.getpid())]
+    return sum(hwm(pid) for pid in pids) / 1024
 
 
 def _bare_app(outdir: str) -> None:
