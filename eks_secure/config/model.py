@@ -255,6 +255,11 @@ class SubnetSizes(ConfigModel):
     cannot fit (``apps[i].nodes``). Before 0.2.0 the default was /26: see CHANGELOG.md."""
     nat: SubnetPrefix = Field(default=28, alias="nat_prefix")
     """Each NAT group's subnets (pattern ``private-nat``)."""
+    subnets_per_vpc: Int = Field(default=200, ge=16, le=10000)
+    """Your account's "Subnets per VPC" quota (Amazon VPC service quota: 200 by default,
+    adjustable): the plan refuses more subnets than this. Raise it here only after AWS raised
+    it for the account and region; route tables per VPC (one per subnet here) is a separate
+    quota (200 by default) to raise with it."""
 
 
 class ExistingVpc(ConfigModel):
