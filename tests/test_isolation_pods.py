@@ -187,7 +187,11 @@ def test_example_ships_the_tier_and_policy_after_calico(isolation_pods: Synth) -
     objects = isolation_pods.manifests["HostProtectionPolicy"]
     assert [o["kind"] for o in objects] == ["Tier", "GlobalNetworkPolicy"]
     policy = objects[1]
-    assert policy["spec"]["egress"][0]["destination"]["nets"] == [isolation_pods.config.vpc_cidr]
+    # every VPC block: the primary and custom networking's secondary (100.64.0.0/16)
+    assert policy["spec"]["egress"][0]["destination"]["nets"] == [
+        isolation_pods.config.vpc_cidr,
+        "100.64.0.0/16",
+    ]
     cluster = isolation_pods.deployment.secure_cluster
     manifest = cluster.manifests["HostProtectionPolicy"]
     release = isolation_pods.deployment.isolation
