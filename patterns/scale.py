@@ -44,7 +44,14 @@ def scale_config(pattern: str, apps: int) -> dict[str, Any]:
             "name": app_name(i),
             "destinations": ["10.1.0.0/16"] if i % 2 else ["172.16.10.0/24"],
             "ports": [443],
-            "nodes": {"min_size": 1, "desired_size": 1, "max_size": 2},
+            # small nodes: /27 app subnets (27 addresses) must hold max_size + the update surge
+            # with the VPC CNI's allocation (the synth-time capacity rule checks it)
+            "nodes": {
+                "instance_types": ["t3.micro"],
+                "min_size": 1,
+                "desired_size": 1,
+                "max_size": 2,
+            },
         }
         if i % 3 == 0:
             app["team_role_arns"] = [f"arn:aws:iam::111111111111:role/team-{i:03d}"]
