@@ -493,3 +493,20 @@ def test_example_every_cluster_flow_passes_the_node_nacl(isolation_pods: Synth) 
     assert {"node bootstrap", "kubelet", "webhook"} <= reasons
     assert any(r.startswith("app ") for r in reasons)
     assert crossing > 50
+
+
+def test_node_launch_templates_name_no_security_group(isolation_pods: Synth) -> None:
+    """Every node carries the EKS cluster security group only: no launch template names a
+    group (docs/security-posture.md, "Cluster security group and the ports the cluster
+    needs"), so there is no library-created node group of rules to narrow."""
+    found = 0
+    for template in isolation_pods.templates.values():
+        for resource in template.get("Resources", {}).values():
+            if resource["Type"] != "AWS::EC2::LaunchTemplate":
+                continue
+            found += 1
+            data = resource["Properties"]["LaunchTemplateData"]
+            assert "SecurityGroupIds" not in data and "SecurityGroups" not in data
+            for nic in data.get("NetworkInterfaces", []):
+                assert "Groups" not in nic
+    assert found == 4  # system nodes and the three apps'
