@@ -236,6 +236,7 @@ class EksSecureDeployment(cdk.Stack):
             options=egress.cluster_options() if egress is not None else None,
             kyverno=settings.kyverno,
             log_retention_days=settings.audit.control_plane_log_retention_days,
+            custom_networking=settings.isolation.custom_networking,
         )
         """The private cluster."""
         self.load_balancer_policy: LoadBalancerPolicy | None = None

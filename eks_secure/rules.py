@@ -1214,3 +1214,59 @@ def admin_ports(ports: Sequence[int], field: str) -> Problems:
         if port in CLUSTER_NEEDED_PORTS
     ]
     return problems
+
+
+def custom_networking_cni(
+    vpc_cni: bool, vpc_cni_env: Mapping[str, str], pattern: str, field: str
+) -> Problems:
+    """Custom networking needs the VPC CNI, and SNAT of off-VPC pod traffic to the node.
+
+    With SNAT (the VPC CNI's default) a pod's traffic leaving the VPC carries its node's primary
+    address, in the node's own subnet, so the allow-list is unchanged. With external SNAT
+    (pattern ``private-nat``) the pod's own address from the *shared* pod subnets would leave the
+    node: the pod subnets' route tables cannot send each app to its NAT group, and on-premises
+    could no longer tell apps apart. A CNI that replaces the VPC CNI (Cilium) has no
+    ``ENIConfig``.
+    """
+    if not vpc_cni:
+        return [
+            ConfigError(
+                field,
+                f"pattern {pattern} replaces the VPC CNI, whose ENIConfig custom networking is",
+                "leave custom_networking out (the pattern's CNI allocates pod addresses itself)",
+            )
+        ]
+    if vpc_cni_env.get("AWS_VPC_K8S_CNI_EXTERNALSNAT", "").lower() == "true":
+        return [
+            ConfigError(
+                field,
+                f"pattern {pattern} sends pod addresses off the node "
+                "(AWS_VPC_K8S_CNI_EXTERNALSNAT); with custom networking they would come from "
+                "the shared pod subnets, which "
+                "neither route each app to its own egress nor tell apps apart on the allow-list",
+                "leave custom_networking out for this pattern",
+            )
+        ]
+    return []
+
+
+def pod_subnet_capacity(
+    demand: Sequence[tuple[str, int]], prefix: int, *, field: str, prefix_field: str
+) -> Problems:
+    """The pod subnet of one AZ holds every node group's pod ENIs: ``demand`` lists, per node
+    group (config path first), the most pod-subnet addresses it takes in one AZ (nodes per
+    subnet with the update surge x the pod ENIs' addresses per node)."""
+    need = sum(n for _, n in demand)
+    have = capacity.usable(prefix)
+    if need <= have:
+        return []
+    parts = ", ".join(f"{where} {n}" for where, n in demand)
+    return [
+        ConfigError(
+            field,
+            f"the pod subnets (/{prefix}, {have} usable addresses each) cannot hold the pod ENIs "
+            f"of every node group in one AZ: {parts} = {need}",
+            f"set {prefix_field} to {capacity.prefix_for(need)} or less (a larger subnet), or "
+            f"lower the node groups' max_size",
+        )
+    ]

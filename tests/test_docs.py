@@ -160,3 +160,22 @@ def test_snapshot_recipe_runs(tmp_path: Path) -> None:
     assert not ASSET_HASH.search(text), "no raw asset hash is stored"
     compared = pytest_run()
     assert compared.returncode == 0, compared.stdout[-3000:] + compared.stderr[-3000:]
+
+
+def test_cluster_port_table_lists_the_ports_the_cluster_needs() -> None:
+    """The per-port table of docs/security-posture.md lists exactly the ports the cluster's own
+    flows use (``rules.CLUSTER_NEEDED_PORTS``), and every port the control-plane group opens
+    to the nodes and pods says where it is listed."""
+    from eks_secure.cluster.control_plane_egress import IN_CLUSTER_WEBHOOK_PORTS, KUBELET_PORT
+    from eks_secure.rules import CLUSTER_NEEDED_PORTS
+
+    page = (REPO / "docs" / "security-posture.md").read_text(encoding="utf-8")
+    section = page.split("## Cluster security group and the ports the cluster needs", 1)[1]
+    section = section.split("\n## ", 1)[0]
+    rows = {
+        int(m.group(1)): m.group(2)
+        for m in re.finditer(r"^\| (\d+) \|(.*)\|$", section, flags=re.MULTILINE)
+    }
+    assert sorted(rows) == sorted(CLUSTER_NEEDED_PORTS)
+    for port in (*IN_CLUSTER_WEBHOOK_PORTS, KUBELET_PORT):
+        assert "ControlPlaneEgress" in rows[port] or "as 4443" in rows[port], port

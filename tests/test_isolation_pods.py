@@ -187,7 +187,11 @@ def test_example_ships_the_tier_and_policy_after_calico(isolation_pods: Synth) -
     objects = isolation_pods.manifests["HostProtectionPolicy"]
     assert [o["kind"] for o in objects] == ["Tier", "GlobalNetworkPolicy"]
     policy = objects[1]
-    assert policy["spec"]["egress"][0]["destination"]["nets"] == [isolation_pods.config.vpc_cidr]
+    # every VPC block: the primary and custom networking's secondary (100.64.0.0/16)
+    assert policy["spec"]["egress"][0]["destination"]["nets"] == [
+        isolation_pods.config.vpc_cidr,
+        "100.64.0.0/16",
+    ]
     cluster = isolation_pods.deployment.secure_cluster
     manifest = cluster.manifests["HostProtectionPolicy"]
     release = isolation_pods.deployment.isolation
@@ -489,3 +493,20 @@ def test_example_every_cluster_flow_passes_the_node_nacl(isolation_pods: Synth) 
     assert {"node bootstrap", "kubelet", "webhook"} <= reasons
     assert any(r.startswith("app ") for r in reasons)
     assert crossing > 50
+
+
+def test_node_launch_templates_name_no_security_group(isolation_pods: Synth) -> None:
+    """Every node carries the EKS cluster security group only: no launch template names a
+    group (docs/security-posture.md, "Cluster security group and the ports the cluster
+    needs"), so there is no library-created node group of rules to narrow."""
+    found = 0
+    for template in isolation_pods.templates.values():
+        for resource in template.get("Resources", {}).values():
+            if resource["Type"] != "AWS::EC2::LaunchTemplate":
+                continue
+            found += 1
+            data = resource["Properties"]["LaunchTemplateData"]
+            assert "SecurityGroupIds" not in data and "SecurityGroups" not in data
+            for nic in data.get("NetworkInterfaces", []):
+                assert "Groups" not in nic
+    assert found == 4  # system nodes and the three apps'

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import aws_cdk as cdk
@@ -44,7 +44,9 @@ from eks_secure.network.vpc import SecureVpc, allow_cloudwatch_logs
 
 if TYPE_CHECKING:  # pragma: no cover
     from eks_secure.cluster.kyverno import KyvernoInstall
+    from eks_secure.config.model import CustomNetworkingSettings
     from eks_secure.egress.contract import Tenant
+    from eks_secure.isolation.construct import CustomNetworking
 
 CONTROL_PLANE_EGRESS_MODE = "CUSTOMER_ROUTED"
 KUBECTL_PROVIDER_TIMEOUT = 900
@@ -109,6 +111,10 @@ class SecureCluster(Construct):
     :param log_retention_days: retention of the control-plane log group
         ``/aws/eks/<cluster>/cluster``, created KMS-encrypted before the cluster (EKS would
         otherwise create it unencrypted, never expiring). Default: 365.
+    :param custom_networking: pods in the pod subnets of the plan's pool ``pods``
+        (:class:`~eks_secure.isolation.construct.CustomNetworking`): the vpc-cni add-on with
+        custom networking and the ``ENIConfig`` objects come before every node group, each node
+        group's launch template sets ``maxPods``. Default: off.
     """
 
     def __init__(
@@ -131,6 +137,7 @@ class SecureCluster(Construct):
         options: ClusterOptions | None = None,
         kyverno: KyvernoSettings | None = None,
         log_retention_days: int = 365,
+        custom_networking: CustomNetworkingSettings | None = None,
     ) -> None:
         super().__init__(scope, id)
         rules.raise_problems(rules.cluster_name(cluster_name, "SecureCluster.cluster_name"))
@@ -163,6 +170,18 @@ class SecureCluster(Construct):
         self.options: ClusterOptions = options or ClusterOptions()
         """What the cluster was built for (CNI, node taints, vpc-cni settings)."""
         self._vpc_cni_env: dict[str, str] = self.options.merged_vpc_cni_env(vpc_cni_env or {})
+        self._custom_networking = custom_networking
+        self._pod_demand: list[tuple[str, int]] = []
+        if custom_networking is not None:
+            from eks_secure.isolation.custom_networking import CUSTOM_NETWORK_ENV
+            from eks_secure.isolation.custom_networking import FIELD as CN_FIELD
+
+            rules.raise_problems(
+                rules.custom_networking_cni(
+                    self.options.vpc_cni, self._vpc_cni_env, "of this cluster", CN_FIELD
+                )
+            )
+            self._vpc_cni_env.update(CUSTOM_NETWORK_ENV)
         self._kyverno_settings = kyverno or KyvernoSettings()
         self._kyverno: KyvernoInstall | None = None
         self._node_prerequisites: list[IDependable] = []
@@ -182,6 +201,7 @@ class SecureCluster(Construct):
             routed_on_prem_cidrs=routed_on_prem,
             api_access_cidrs=api_access_cidrs,
             webhook_ports=self.options.control_plane_ports,
+            pod_cidrs=_pod_cidrs_outside(network, custom_networking),
         )
         """Security group and NACL of the control-plane ENIs."""
 
@@ -267,6 +287,8 @@ class SecureCluster(Construct):
         )
         """Access entries of admins, viewers and the break-glass role."""
 
+        self.cdk8s_app = cdk8s.App()
+        """cdk8s app holding every chart shipped into this cluster."""
         self.system_nodes = self.add_nodegroup(
             "SystemNodes",
             subnets=network.system_node_subnets,
@@ -287,15 +309,27 @@ class SecureCluster(Construct):
             vpc_cni=self.options.vpc_cni,
         )
         """Pinned managed add-ons."""
-        for addon in self.addons.addons.values():
+        for name, addon in self.addons.addons.items():
+            if name == "vpc-cni" and custom_networking is not None:
+                continue  # before every node: each boots with custom networking
             addon.node.add_dependency(self.system_nodes.nodegroup)
+        self.custom_networking: CustomNetworking | None = None
+        """The pod subnets and ENIConfig objects (``custom_networking``), if on."""
+        if custom_networking is not None:
+            from eks_secure.isolation.construct import CustomNetworking
 
-        self.cdk8s_app = cdk8s.App()
-        """cdk8s app holding every chart shipped into this cluster."""
+            self.custom_networking = CustomNetworking(
+                self, "CustomNetworking", cluster=self, settings=custom_networking
+            )
+            self.add_node_prerequisite(self.custom_networking.manifest)
+
         self.charts: dict[str, cdk8s.Chart] = {}
         """Charts shipped into the cluster, by construct ID (for tests and snapshots)."""
         self.manifests: dict[str, eks.KubernetesManifest] = {}
         """The CloudFormation manifest resource of each chart."""
+        if self.custom_networking is not None:
+            self.charts["EniConfigs"] = self.custom_networking.eni_configs
+            self.manifests["EniConfigs"] = self.custom_networking.manifest
         self.baseline = BaselineChart(
             self.cdk8s_app,
             "baseline",
@@ -340,6 +374,12 @@ class SecureCluster(Construct):
             if not cdk.Token.is_unresolved(cidr) and "/" in cidr
         }
         prefix_delegation = self._vpc_cni_env.get("ENABLE_PREFIX_DELEGATION", "").lower() == "true"
+        user_data: ec2.UserData | None = None
+        node_addresses = addresses_per_node
+        if self._custom_networking is not None:
+            # the node subnet holds the primary address only; pods take the pod subnets
+            node_addresses = 1 if addresses_per_node is None else addresses_per_node
+            user_data = self._custom_networking_user_data(size, len(subnets), field)
         if prefixes:  # the smallest subnet counts
             rules.raise_problems(
                 rules.node_subnet_capacity(
@@ -350,7 +390,7 @@ class SecureCluster(Construct):
                     field=field,
                     prefix_field=subnet_field,
                     prefix_delegation=prefix_delegation,
-                    addresses_per_node=addresses_per_node,
+                    addresses_per_node=node_addresses,
                 )
             )
         cluster_taints = [
@@ -366,6 +406,7 @@ class SecureCluster(Construct):
             labels=labels,
             taints=[*cluster_taints, *taints],
             field=field,
+            user_data=user_data,
         )
         endpoints = self.network.endpoints
         if endpoints is not None:
@@ -383,6 +424,55 @@ class SecureCluster(Construct):
             cfn.add_metadata(ADDRESSES_METADATA, addresses_per_node)
         self.nodegroups.append(nodegroup)
         return nodegroup
+
+    def _custom_networking_user_data(
+        self, size: NodeGroupSize, subnets: int, field: str
+    ) -> ec2.UserData:
+        """Check the pod subnets hold this node group too; its ``maxPods`` user data."""
+        from eks_secure.isolation.custom_networking import (
+            FIELD as CN_FIELD,
+        )
+        from eks_secure.isolation.custom_networking import (
+            node_config,
+            node_max_pods,
+            pod_addresses_per_node,
+        )
+        from eks_secure.network import capacity
+
+        settings = self._custom_networking
+        assert settings is not None
+        # unknown instance types fail here, naming the field, not later in the lazy value
+        node_max_pods(size.instance_types, pod_eni=False, field=field, override=settings.max_pods)
+        known = [n for t in size.instance_types if (n := pod_addresses_per_node(t)) is not None]
+        if known:
+            nodes = capacity.nodes_per_subnet(size.max_size, subnets)
+            self._pod_demand.append((field, nodes * max(known)))
+            rules.raise_problems(
+                rules.pod_subnet_capacity(
+                    self._pod_demand,
+                    settings.pod_subnet_prefix,
+                    field=field,
+                    prefix_field=f"{CN_FIELD}.pod_subnet_prefix",
+                )
+            )
+        env = self._vpc_cni_env
+
+        def produce() -> str:
+            pod_eni = env.get("ENABLE_POD_ENI", "").lower() == "true"
+            return node_config(
+                node_max_pods(
+                    size.instance_types, pod_eni=pod_eni, field=field, override=settings.max_pods
+                )
+            )
+
+        user_data = ec2.MultipartUserData()
+        user_data.add_part(
+            ec2.MultipartBody.from_raw_body(
+                content_type="application/node.eks.aws",
+                body=cdk.Lazy.string(_Producer(produce)),
+            )
+        )
+        return user_data
 
     def add_node_prerequisite(self, dependable: IDependable) -> None:
         """Make every node group (those added already and later) wait for ``dependable``."""
@@ -446,7 +536,31 @@ class SecureCluster(Construct):
             merged = ClusterOptions(vpc_cni_env=needed.vpc_cni_env).merged_vpc_cni_env(
                 self._vpc_cni_env
             )
+            if self._custom_networking is not None:
+                from eks_secure.isolation.custom_networking import FIELD as CN_FIELD
+
+                rules.raise_problems(rules.custom_networking_cni(True, merged, pattern, CN_FIELD))
             self._vpc_cni_env.update(merged)
+
+    def egress_sources(
+        self, node_cidrs: Sequence[str], destinations: Sequence[str], *, app: str
+    ) -> tuple[str, ...]:
+        """The source CIDRs on-premises sees from ``app``'s pods on nodes in ``node_cidrs``
+        (for the allow-list): the node subnets while the VPC CNI SNATs to the node; with custom
+        networking, the pod subnets for destinations it does not SNAT
+        (:func:`eks_secure.isolation.custom_networking.egress_sources`), with a warning."""
+        from eks_secure.isolation.custom_networking import egress_sources
+
+        pods = self.custom_networking.pod_cidrs if self.custom_networking is not None else ()
+        sources = egress_sources(node_cidrs, pods, self._vpc_cni_env, destinations)
+        if set(pods) & set(sources):
+            cdk.Annotations.of(self).add_warning_v2(
+                f"eks-secure:pod-subnet-sources-{app}",
+                f"app {app}: the VPC CNI does not SNAT some of its destinations, so with custom "
+                "networking they see the shared pod subnets as its source (listed on the "
+                "allow-list), which other apps' pods share too",
+            )
+        return sources
 
     def claim_tenants(self, pattern: str, tenants: Sequence[Tenant]) -> None:
         """Record that ``pattern`` serves ``tenants``; one app is served by one pattern only."""
@@ -600,6 +714,31 @@ class SecureCluster(Construct):
         self.charts[id] = chart
         self.manifests[id] = manifest
         return manifest
+
+
+@jsii.implements(cdk.IStableStringProducer)
+class _Producer:
+    """A lazy string from a Python callable (read at synthesis)."""
+
+    def __init__(self, produce: Callable[[], str]) -> None:
+        self._produce = produce
+
+    def produce(self) -> str:
+        return self._produce()
+
+
+def _pod_cidrs_outside(
+    network: SecureVpc, settings: CustomNetworkingSettings | None
+) -> tuple[str, ...]:
+    """The block of the pod subnets when it is outside the primary VPC CIDR (a secondary
+    CIDR's)."""
+    if settings is None or settings.secondary_cidr is None:
+        return ()
+    from eks_secure.isolation.custom_networking import POD_MEMBER, POD_POOL
+
+    if not network.plan.has_pool(POD_POOL):
+        return ()  # CustomNetworking names the missing pool
+    return (network.plan.pool(POD_POOL).member(POD_MEMBER).block,)
 
 
 def control_plane_log_group_name(cluster_name: str) -> str:

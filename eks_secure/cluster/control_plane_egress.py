@@ -99,6 +99,7 @@ class ControlPlaneEgress(Construct):
         routed_on_prem_cidrs: Sequence[str] = (),
         api_access_cidrs: Sequence[str] = (),
         webhook_ports: Sequence[int] = (),
+        pod_cidrs: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, id)
         self.webhook_ports: tuple[int, ...] = (
@@ -128,9 +129,17 @@ class ControlPlaneEgress(Construct):
             sg.add_ingress_rule(
                 ec2.Peer.ipv4(cidr), ec2.Port.tcp(443), f"Kubernetes API from {cidr}"
             )
+        for cidr in pod_cidrs:
+            sg.add_ingress_rule(
+                ec2.Peer.ipv4(cidr), ec2.Port.tcp(443), f"Kubernetes API from pods in {cidr}"
+            )
         sg.add_egress_rule(vpc_peer, ec2.Port.tcp(KUBELET_PORT), "kubelet exec/logs/port-forward")
         for port in self.webhook_ports:
             sg.add_egress_rule(vpc_peer, ec2.Port.tcp(port), f"in-cluster webhooks on {port}")
+            for cidr in pod_cidrs:
+                sg.add_egress_rule(
+                    ec2.Peer.ipv4(cidr), ec2.Port.tcp(port), f"webhook pods in {cidr} on {port}"
+                )
         for dest in destinations:
             sg.add_egress_rule(
                 ec2.Peer.ipv4(dest.cidr),
@@ -217,6 +226,25 @@ class ControlPlaneEgress(Construct):
                         ],
                     )
                     for dest in destinations
+                ],
+            ),
+            (
+                5000,
+                [
+                    (
+                        f"Pods{_id_suffix(c.replace('.', 'x').replace('/', 'm'))}",
+                        ec2.AclCidr.ipv4(c),
+                        [
+                            ("in", "Api", ec2.AclTraffic.tcp_port(443)),
+                            ("out", "Return", EPHEMERAL),
+                            *(
+                                ("out", f"Webhook{port}", ec2.AclTraffic.tcp_port(port))
+                                for port in self.webhook_ports
+                            ),
+                            ("in", "Return", EPHEMERAL),
+                        ],
+                    )
+                    for c in pod_cidrs
                 ],
             ),
         ]

@@ -65,6 +65,8 @@ class HardenedNodegroup(Construct):
     :param labels: Kubernetes node labels.
     :param taints: Kubernetes node taints.
     :param field: config path used in error messages (e.g. ``apps[0].nodes``).
+    :param user_data: MIME multi-part user data EKS merges with its own (e.g. a nodeadm
+        ``NodeConfig`` part). Default: none.
     """
 
     def __init__(
@@ -78,6 +80,7 @@ class HardenedNodegroup(Construct):
         labels: Mapping[str, str] | None = None,
         taints: Sequence[eks.TaintSpec] = (),
         field: str = "nodes",
+        user_data: ec2.UserData | None = None,
     ) -> None:
         super().__init__(scope, id)
         if not isinstance(size, NodeGroupSize):
@@ -98,6 +101,7 @@ class HardenedNodegroup(Construct):
             http_put_response_hop_limit=1,
             http_endpoint=True,
             instance_metadata_tags=False,
+            user_data=user_data,
             block_devices=[
                 ec2.BlockDevice(
                     device_name=ROOT_DEVICE,

@@ -397,10 +397,36 @@ class SubnetNaclSettings(ConfigModel):
         return value
 
 
+class CustomNetworkingSettings(ConfigModel):
+    """``isolation.custom_networking``: pods in dedicated pod subnets (seed 003). The vpc-cni gets
+    ``AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG=true`` with one ``ENIConfig`` per AZ (named after the
+    AZ, chosen by the node label ``topology.kubernetes.io/zone``) naming that AZ's pod subnet and
+    the cluster security group, so pods take their addresses from the pod subnets (pool ``pods``
+    of the address plan) and every node only its primary address from its node subnet. Every
+    node group's launch template sets the kubelet's ``maxPods`` (the primary ENI carries no
+    pod). The allow-list does not change while the VPC CNI SNATs traffic leaving the VPC to the
+    node's primary address (the default; it lists the pod subnets for destinations it does not
+    SNAT). Not with pattern ``private-nat`` (external SNAT) nor ``cilium`` (no VPC
+    CNI). Turning it on or off replaces every node (docs/security-posture.md). Default: off
+    (leave the key out)."""
+
+    pod_subnet_prefix: SubnetPrefix = 20
+    """Prefix of each pod subnet (one per AZ, pool ``pods``): it must hold every node's pod ENIs
+    at ``max_size`` (checked at synthesis and by the preflight)."""
+    secondary_cidr: Cidr | None = None
+    """Carve the pod subnets from this additional VPC CIDR block (e.g. ``100.64.0.0/16``, not
+    routed on-premises) instead of the primary ``vpc_cidr``. Default: from ``vpc_cidr``."""
+    max_pods: Int | None = Field(default=None, ge=8, le=250)
+    """The kubelet's ``maxPods`` on every node. Default: per node group, the fewest of its
+    instance types' ``(ENIs - 1) x (IPv4 per ENI - 1) + 2`` (one ENI fewer again with
+    ``pod_security_groups``), known for the m, c and r families of generation 5 and later;
+    other types need this key."""
+
+
 class IsolationSettings(ConfigModel):
     """Isolation controls every pattern can use: internal-only load balancers (on by default),
-    host protection, security groups for pods and subnet NACLs (each off unless its key is
-    given)."""
+    host protection, security groups for pods, subnet NACLs and custom networking (each off
+    unless its key is given)."""
 
     load_balancers: LoadBalancerSettings = LoadBalancerSettings()
     """Internal-only Service load balancers (on by default)."""
@@ -410,8 +436,16 @@ class IsolationSettings(ConfigModel):
     """A least-privilege security group per app on its pods' branch ENIs."""
     subnet_nacls: SubnetNaclSettings | None = None
     """Admin subnets, and node-subnet NACLs that admit SSH only from them."""
+    custom_networking: CustomNetworkingSettings | None = None
+    """Pods in dedicated pod subnets through one ``ENIConfig`` per AZ."""
 
-    @field_validator("host_protection", "pod_security_groups", "subnet_nacls", mode="before")
+    @field_validator(
+        "host_protection",
+        "pod_security_groups",
+        "subnet_nacls",
+        "custom_networking",
+        mode="before",
+    )
     @classmethod
     def _empty_section(cls, value: object) -> object:
         return {} if value is None else value

@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from eks_secure import rules
 from eks_secure.config.model import IsolationSettings, SubnetSizes
+from eks_secure.isolation.custom_networking import FIELD as CUSTOM_NETWORKING_FIELD
+from eks_secure.isolation.custom_networking import pod_pool
 from eks_secure.isolation.subnet_nacls import admin_pool
 from eks_secure.network.planner import NetworkPlan, PoolRequest, plan_network
 
@@ -38,7 +41,7 @@ def plan_deployment(
         apps=egress.app_slots(tenants) if egress is not None else (),
         pools=(
             *(egress.address_pools(tenants, subnet_sizes) if egress is not None else ()),
-            *isolation_pools(isolation),
+            *isolation_pools(isolation, egress),
         ),
         control_plane_prefix=subnet_sizes.control_plane,
         endpoint_prefix=subnet_sizes.endpoints,
@@ -49,11 +52,27 @@ def plan_deployment(
     )
 
 
-def isolation_pools(isolation: IsolationSettings | None) -> tuple[PoolRequest, ...]:
-    """The named pools the isolation features need: the admin pool of ``subnet_nacls``."""
-    if isolation is None or isolation.subnet_nacls is None:
+def isolation_pools(
+    isolation: IsolationSettings | None, egress: EgressSpec | None = None
+) -> tuple[PoolRequest, ...]:
+    """The named pools the isolation features need: the admin pool of ``subnet_nacls`` and the
+    pod pool of ``custom_networking`` (refused, naming the key, for a pattern it cannot serve:
+    :func:`eks_secure.rules.custom_networking_cni`)."""
+    if isolation is None:
         return ()
-    return (admin_pool(isolation.subnet_nacls.admin_subnet_prefix),)
+    pools: list[PoolRequest] = []
+    if isolation.subnet_nacls is not None:
+        pools.append(admin_pool(isolation.subnet_nacls.admin_subnet_prefix))
+    if isolation.custom_networking is not None:
+        if egress is not None:
+            options = egress.cluster_options()
+            rules.raise_problems(
+                rules.custom_networking_cni(
+                    options.vpc_cni, options.vpc_cni_env, egress.name, CUSTOM_NETWORKING_FIELD
+                )
+            )
+        pools.append(pod_pool(isolation.custom_networking))
+    return tuple(pools)
 
 
 def plan_for(

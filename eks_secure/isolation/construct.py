@@ -20,7 +20,9 @@ from constructs import Construct
 
 from eks_secure import rules
 from eks_secure.cluster.cluster import SYSTEM_NODE_LABEL, SecureCluster
+from eks_secure.cluster.jsii_types import as_icluster
 from eks_secure.config.model import (
+    CustomNetworkingSettings,
     HostProtectionSettings,
     PodSecurityGroupsSettings,
     SubnetNaclSettings,
@@ -30,6 +32,8 @@ from eks_secure.egress.spec import ClusterOptions
 from eks_secure.errors import ConfigError
 from eks_secure.helm.release import HelmRelease
 from eks_secure.helm.source import ChartSource, chart_source
+from eks_secure.isolation.custom_networking import FIELD as CUSTOM_NETWORKING_FIELD
+from eks_secure.isolation.custom_networking import POD_MEMBER, POD_POOL, eni_configs
 from eks_secure.isolation.host_protection import (
     CALICO_CHART,
     CALICO_CHART_VERSION,
@@ -313,6 +317,70 @@ class SubnetNacls(Construct):
                     subnet_id=subnet.subnet_id,
                     network_acl_id=self.network_acl.network_acl_id,
                 )
+
+
+class CustomNetworking(Construct):
+    """Custom networking (``isolation.custom_networking``, seed 003): pods in the pod subnets.
+
+    Built by :class:`~eks_secure.cluster.cluster.SecureCluster` itself (prop
+    ``custom_networking``), because every node must boot with it: the pod pool's subnets (one
+    per AZ, their own route tables with no on-prem route: pod traffic leaving the VPC is SNATed
+    to the node and leaves through the node's own subnet), one ``ENIConfig`` per AZ naming that
+    AZ's pod subnet and the cluster security group (manifest ``EniConfigs``, applied after the
+    vpc-cni add-on that brings its CRD and made a prerequisite of every node group), while the
+    cluster adds the vpc-cni settings and ``maxPods`` in each node group's launch template.
+
+    :param cluster: the cluster (VPC CNI with SNAT).
+    :param settings: the pod subnets' size and CIDR.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        cluster: SecureCluster,
+        settings: CustomNetworkingSettings,
+    ) -> None:
+        network = cluster.network
+        if not network.plan.has_pool(POD_POOL):
+            raise ConfigError(
+                CUSTOM_NETWORKING_FIELD,
+                "the address plan has no pod pool",
+                "plan the network with the isolation settings (plan_deployment(..., "
+                "isolation=...); EksSecureDeployment does this)",
+            )
+        super().__init__(scope, id)
+        self.settings = settings
+        """The settings it was built with."""
+        slot = network.plan.pool(POD_POOL).member(POD_MEMBER)
+        self.pod_subnets: list[ec2.ISubnet] = network.add_subnets(
+            Construct(self, "PodSubnets"), slot, route_on_prem=False
+        )
+        """The pod subnets, one per AZ (in AZ order)."""
+        self.pod_cidrs: tuple[str, ...] = slot.cidrs
+        """Their CIDRs."""
+        self.eni_configs = ObjectsChart(
+            cluster.cdk8s_app,
+            "eni-configs",
+            objects=eni_configs(
+                {
+                    planned.az: subnet.subnet_id
+                    for planned, subnet in zip(slot.subnets, self.pod_subnets, strict=True)
+                },
+                [cluster.cluster.cluster_security_group_id],
+            ),
+        )
+        """One ``ENIConfig`` per AZ."""
+        self.manifest = eks.KubernetesManifest(
+            self,
+            "EniConfigs",
+            cluster=as_icluster(cluster.cluster),
+            manifest=self.eni_configs.to_json(),
+            prune=True,
+        )
+        """Their manifest resource (after the vpc-cni add-on, before every node group)."""
+        self.manifest.node.add_dependency(cluster.addons.addons["vpc-cni"])
 
 
 class Isolation(Construct):

@@ -39,6 +39,9 @@ MAX_SUBNETS_PER_VPC = 200
 AWS_RESERVED_LEADING = 4
 """AWS reserves the first four addresses (and the last one) of every subnet."""
 
+TIER_TAG = "eks-secure.io/tier"
+"""Tag key carrying a subnet's tier (``control-plane``, ``endpoints``, ``system-nodes``, ...)."""
+
 APP_POOL = "apps"
 """Name of the app pool in a lock (the rest of the primary CIDR after the infrastructure)."""
 

@@ -19,12 +19,13 @@ from constructs import Construct
 from eks_secure.config.model import ExistingVpc, OnPremRoute
 from eks_secure.errors import ConfigError
 from eks_secure.nag import acknowledge_compliance
+from eks_secure.network import planner
 from eks_secure.network.endpoints import PrivateEndpoints, validate_services
 from eks_secure.network.onprem import OnPremRouting, validate_on_prem
 from eks_secure.network.planner import NetworkPlan, SlotPlan, SubnetPlan
 from eks_secure.network.services import DEFAULT_INTERFACE_ENDPOINT_SERVICES
 
-TIER_TAG = "eks-secure.io/tier"
+TIER_TAG = planner.TIER_TAG
 """Tag key carrying a subnet's tier (``control-plane``, ``endpoints``, ``system-nodes``, ...)."""
 APP_TAG = "eks-secure.io/app"
 """Tag key carrying the app that owns an app subnet."""

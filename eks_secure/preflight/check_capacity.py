@@ -9,7 +9,9 @@ the vpc-cni add-on), plus one Hyperplane ENI per distinct security-group set of 
 Lambda function placed in the subnet. A node group whose pods take
 no address of its own subnets (a CNI allocating pod IPs from other subnets, e.g. Cilium's
 gateway nodes) says so in its metadata, ``{"eks-secure:addresses-per-node": N}``, and counts
-``N`` per node.
+``N`` per node. With custom networking (``AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG``) a node takes
+one address (its primary) of its node subnet, and each AZ's pod subnet (tier tag ``pods``) must
+hold every node group's nodes in that AZ times ``(ENIs - 1) x IPv4 per ENI``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import ipaddress
 import json
 
+from eks_secure.isolation.custom_networking import POD_TIER, pod_addresses_per_node
 from eks_secure.network import capacity
 from eks_secure.network.capacity import (
     addresses_per_node,
@@ -25,6 +28,7 @@ from eks_secure.network.capacity import (
     prefix_for,
     surge,
 )
+from eks_secure.network.planner import TIER_TAG
 from eks_secure.preflight.assembly import Assembly, ResourceRef, Stack
 from eks_secure.preflight.physical import render
 from eks_secure.preflight.report import Problem, Report
@@ -39,7 +43,8 @@ def usable(cidr: str) -> int:
     return capacity.usable(ipaddress.IPv4Network(cidr).prefixlen)
 
 
-def _prefix_delegation(assembly: Assembly) -> bool:
+def _cni_env(assembly: Assembly) -> dict[str, str]:
+    """The vpc-cni add-on's environment (empty without the add-on)."""
     for stack, logical_id, resource in assembly.all_resources():
         if resource.get("Type") != "AWS::EKS::Addon":
             continue
@@ -51,9 +56,29 @@ def _prefix_delegation(assembly: Assembly) -> bool:
         except json.JSONDecodeError:
             continue
         env = config.get("env", {}) if isinstance(config, dict) else {}
-        if str(env.get("ENABLE_PREFIX_DELEGATION", "false")).lower() == "true":
-            return True
-    return False
+        return {str(k): str(v) for k, v in env.items()} if isinstance(env, dict) else {}
+    return {}
+
+
+def _on(env: dict[str, str], key: str) -> bool:
+    return env.get(key, "false").lower() == "true"
+
+
+def _pod_subnets(assembly: Assembly) -> dict[str, tuple[Stack, str, str]]:
+    """Custom networking's pod subnets (tier tag ``pods``) by AZ: (stack, logical ID, CIDR)."""
+    found: dict[str, tuple[Stack, str, str]] = {}
+    for stack, logical_id, resource in assembly.all_resources():
+        if resource.get("Type") != "AWS::EC2::Subnet":
+            continue
+        props = stack.properties(logical_id)
+        tags = {render(t.get("Key")): render(t.get("Value")) for t in props.get("Tags", [])}
+        if tags.get(TIER_TAG) == POD_TIER:
+            found[render(props.get("AvailabilityZone", ""))] = (
+                stack,
+                logical_id,
+                render(props.get("CidrBlock", "")),
+            )
+    return found
 
 
 def _subnet(value: object) -> tuple[Stack, str] | None:
@@ -78,7 +103,11 @@ def _lambda_enis(assembly: Assembly) -> dict[tuple[str, str], int]:
 
 def run(assembly: Assembly, report: Report) -> None:
     """Check every managed node group's subnets."""
-    prefix = _prefix_delegation(assembly)
+    env = _cni_env(assembly)
+    prefix = _on(env, "ENABLE_PREFIX_DELEGATION")
+    custom = _on(env, "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG")
+    pod_subnets = _pod_subnets(assembly) if custom else {}
+    pod_demand: list[tuple[str, int]] = []
     lambdas = _lambda_enis(assembly)
     for stack, logical_id, resource in assembly.all_resources():
         if resource.get("Type") != "AWS::EKS::Nodegroup":
@@ -94,6 +123,12 @@ def run(assembly: Assembly, report: Report) -> None:
         nodes = nodes_per_subnet(max_size, len(subnets), unavailable)
         types = [render(t) for t in props.get("InstanceTypes", ["t3.medium"])]
         declared = resource.get("Metadata", {}).get(ADDRESSES_METADATA)
+        if custom:
+            # the node's primary address only; its pods take the pod subnet of its AZ
+            declared = 1 if declared is None else declared
+            pods = [n for n in (pod_addresses_per_node(t) for t in types) if n is not None]
+            if pods:
+                pod_demand.append((f"{stack.name}/{logical_id}", nodes * max(pods)))
         per_type = {
             t: int(declared) if declared is not None else addresses_per_node(t, prefix)
             for t in types
@@ -133,3 +168,29 @@ def run(assembly: Assembly, report: Report) -> None:
                     "smaller nodes (max_size, instance_types)",
                 )
             )
+    check_pod_subnets(pod_subnets, pod_demand, report)
+
+
+def check_pod_subnets(
+    pod_subnets: dict[str, tuple[Stack, str, str]],
+    demand: list[tuple[str, int]],
+    report: Report,
+) -> None:
+    """Each AZ's pod subnet holds the pod ENIs of every node group's nodes in that AZ."""
+    need = sum(n for _, n in demand)
+    for _az, (stack, logical_id, cidr) in sorted(pod_subnets.items()):
+        report.count(CHECK)
+        if "/" not in cidr or need <= usable(cidr):
+            continue
+        parts = ", ".join(f"{name} {n}" for name, n in demand)
+        report.add(
+            Problem(
+                CHECK,
+                stack.name,
+                logical_id,
+                f"pod subnet {cidr} ({usable(cidr)} usable addresses) cannot hold the pod ENIs "
+                f"of every node group in its AZ (custom networking): {parts} = {need}",
+                f"give the pod subnets a prefix of at most /{prefix_for(need)} "
+                "(isolation.custom_networking.pod_subnet_prefix), or lower max_size",
+            )
+        )

@@ -519,7 +519,9 @@ class IstioEgressGateway(EgressPattern):
                 app=t.name,
                 namespace=t.namespace,
                 pattern=spec.name,
-                source_cidrs=tuple(s.ipv4_cidr_block for s in self.subnets),
+                source_cidrs=self.cluster.egress_sources(
+                    [s.ipv4_cidr_block for s in self.subnets], t.destinations, app=t.name
+                ),
                 destination_cidrs=t.destinations,
                 ports=t.ports,
                 destination_hosts=tuple(sorted({d.host for d in spec.destinations_of(t.name)})),
