@@ -1108,7 +1108,8 @@ def log_retention_days(days: int, field: str) -> Problems:
 
 # -- node and pod isolation (config section ``isolation``) ------------------------------------
 
-_INSTANCE_FAMILY = re.compile(r"^(?P<series>[a-z]+)(?P<gen>\d+)(?P<options>[a-z-]*)\.[a-z0-9]+$")
+INSTANCE_FAMILY = re.compile(r"^(?P<series>[a-z]+)(?P<gen>\d+)(?P<options>[a-z-]*)\.[a-z0-9]+$")
+"""An EC2 instance type read as series, generation, options (``g`` = Graviton) and size."""
 TRUNK_ENI_MIN_GENERATION = 5
 """Oldest instance generation (Nitro) eks-secure accepts for security groups for pods."""
 TRUNK_ENI_EXCEPTIONS: tuple[str, ...] = ("a1",)
@@ -1123,7 +1124,7 @@ def trunk_eni_instance_type(instance_type: str, field: str) -> Problems:
     Compatible``). Checked offline: ``t`` families and pre-Nitro generations (below
     :data:`TRUNK_ENI_MIN_GENERATION`, except :data:`TRUNK_ENI_EXCEPTIONS`) are rejected.
     """
-    match = _INSTANCE_FAMILY.match(instance_type)
+    match = INSTANCE_FAMILY.match(instance_type)
     if match is None:
         return []  # the instance type's own rule reports it
     family = f"{match.group('series')}{match.group('gen')}"

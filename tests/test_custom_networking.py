@@ -178,7 +178,7 @@ def test_node_max_pods_is_the_fewest_of_the_types_or_the_override() -> None:
     assert node_max_pods(["m7i.large", "m7i.xlarge"], pod_eni=False, field="n") == 20
     assert node_max_pods(["t3.large"], pod_eni=False, field="n", override=17) == 17
     with pytest.raises(ConfigError) as info:
-        node_max_pods(["m7i.large", "t3.large"], pod_eni=False, field="apps[1].nodes")
+        node_max_pods(["m7i.large", "z9.large"], pod_eni=False, field="apps[1].nodes")
     assert info.value.field == "apps[1].nodes.instance_types[1]"
 
 

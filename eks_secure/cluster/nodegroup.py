@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 
 from aws_cdk import aws_ec2 as ec2
@@ -10,6 +9,7 @@ from aws_cdk import aws_eks_v2 as eks
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from eks_secure import rules
 from eks_secure.cluster.jsii_types import as_icluster
 from eks_secure.config.model import NodeGroupSize
 from eks_secure.errors import ConfigError
@@ -26,14 +26,12 @@ NODE_POLICIES: tuple[str, ...] = (
 ROOT_DEVICE = "/dev/xvda"
 """Root device name of the EKS-optimised Amazon Linux 2023 AMIs."""
 
-_FAMILY = re.compile(r"^(?P<series>[a-z]+)(?P<gen>\d+)(?P<options>[a-z-]*)\.[a-z0-9]+$")
-
 
 def ami_type_for(instance_types: Sequence[str], field: str) -> eks.NodegroupAmiType:
     """AL2023 AMI type matching the instance types' architecture (Graviton -> ARM64)."""
     arches = set()
     for i, itype in enumerate(instance_types):
-        match = _FAMILY.match(itype)
+        match = rules.INSTANCE_FAMILY.match(itype)
         if not match:
             raise ConfigError(
                 f"{field}.instance_types[{i}]",

@@ -27,7 +27,6 @@ group's launch template (:func:`node_config`).
 from __future__ import annotations
 
 import ipaddress
-import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -58,21 +57,6 @@ EXCLUDE_SNAT = "AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS"
 """Comma-separated destinations the VPC CNI does not SNAT pod traffic to (the pod's own address
 leaves the node)."""
 
-_FAMILY = re.compile(r"^[mcr](?P<gen>\d+)[a-z-]*\.(?P<size>[a-z0-9]+)$")
-
-# (ENIs, IPv4 addresses per ENI) by instance size, for the m, c and r families of generation
-# 5 and later (EC2 "IP addresses per network interface per instance type").
-ENI_LIMITS: Mapping[str, tuple[int, int]] = {
-    "large": (3, 10),
-    "xlarge": (4, 15),
-    "2xlarge": (4, 15),
-    "4xlarge": (8, 30),
-    "8xlarge": (8, 30),
-    "12xlarge": (8, 30),
-    "16xlarge": (15, 50),
-    "24xlarge": (15, 50),
-}
-
 
 def eni_configs(
     subnets: Mapping[str, str], security_group_ids: Sequence[str]
@@ -100,18 +84,18 @@ def max_pods(instance_type: str, *, pod_eni: bool = False, field: str = "instanc
     """Max-pods of a node with custom networking: ``(ENIs - 1) x (IPs per ENI - 1) + 2``.
 
     The primary ENI carries no pod; with security groups for pods (``pod_eni``) the trunk ENI
-    takes another ENI slot. Known for the ``m``, ``c`` and ``r`` families of generation 5 and later
-    (:data:`ENI_LIMITS`); other types need an explicit value.
+    takes another ENI slot. ENI limits from the pinned VPC CNI table
+    (:func:`eks_secure.network.capacity.eni_limits`, the same as the capacity rules'); a type
+    missing from it needs an explicit value.
     """
-    match = _FAMILY.match(instance_type)
-    limits = ENI_LIMITS.get(match.group("size")) if match else None
-    if match is None or limits is None or int(match.group("gen")) < 5:
+    limits = capacity.eni_limits()["types"].get(instance_type)
+    if limits is None:
         raise ConfigError(
             field,
-            f"the ENI limits of {instance_type} are not known to eks-secure",
+            f"the ENI limits of {instance_type} are not in the pinned VPC CNI table",
             "set isolation.custom_networking.max_pods (see the EC2 ENI limits of the type)",
         )
-    enis, ips = limits
+    enis, ips = int(limits[0]), int(limits[1])
     usable = enis - 1 - (1 if pod_eni else 0)
     return usable * (ips - 1) + 2
 
