@@ -44,7 +44,14 @@ def scale_config(pattern: str, apps: int) -> dict[str, Any]:
             "name": app_name(i),
             "destinations": ["10.1.0.0/16"] if i % 2 else ["172.16.10.0/24"],
             "ports": [443],
-            "nodes": {"min_size": 1, "desired_size": 1, "max_size": 2},
+            # t3.micro: 3 nodes per /27 subnet during an update x 4 addresses fit (rules.py
+            # node_subnet_capacity); the default m7i.large needs /25 subnets, too large for 250.
+            "nodes": {
+                "instance_types": ["t3.micro"],
+                "min_size": 1,
+                "desired_size": 1,
+                "max_size": 2,
+            },
         }
         if i % 3 == 0:
             app["team_role_arns"] = [f"arn:aws:iam::111111111111:role/team-{i:03d}"]
