@@ -50,6 +50,7 @@ _EXPORTS: dict[str, str] = {
     "Tenant": "eks_secure.egress.contract",
     "AllowListEntry": "eks_secure.egress.contract",
     "EgressSpec": "eks_secure.egress.spec",
+    "PerAppSpec": "eks_secure.egress.spec",
     "ClusterOptions": "eks_secure.egress.spec",
     "NodeTaint": "eks_secure.egress.spec",
     "EgressPattern": "eks_secure.egress.pattern",
@@ -98,6 +99,7 @@ __all__ = [
     "NodeGroupSize",
     "NodeTaint",
     "OnPremRoute",
+    "PerAppSpec",
     "PoolRequest",
     "PrivateNat",
     "PrivateNatApp",
@@ -166,7 +168,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from eks_secure.egress.private_nat import PrivateNatApp, PrivateNatEgress, PrivateNatSettings
     from eks_secure.egress.private_nat.construct import PrivateNat
     from eks_secure.egress.registry import register as register_pattern
-    from eks_secure.egress.spec import ClusterOptions, EgressSpec, NodeTaint
+    from eks_secure.egress.spec import ClusterOptions, EgressSpec, NodeTaint, PerAppSpec
     from eks_secure.egress.subnet_per_app import SubnetPerAppEgress
     from eks_secure.egress.subnet_per_app.construct import SubnetPerApp
     from eks_secure.errors import ConfigError, ConfigErrors

@@ -44,8 +44,8 @@ def scale_config(pattern: str, apps: int) -> dict[str, Any]:
             "name": app_name(i),
             "destinations": ["10.1.0.0/16"] if i % 2 else ["172.16.10.0/24"],
             "ports": [443],
-            # t3.micro: 3 nodes per /27 subnet during an update x 4 addresses fit (rules.py
-            # node_subnet_capacity); the default m7i.large needs /25 subnets, too large for 250.
+            # small nodes: /27 app subnets (27 addresses) must hold max_size + the update surge
+            # with the VPC CNI's allocation (the synth-time capacity rule checks it)
             "nodes": {
                 "instance_types": ["t3.micro"],
                 "min_size": 1,

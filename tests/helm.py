@@ -239,7 +239,12 @@ def values_schema_errors(chart: str, values: Mapping[str, Any]) -> list[str] | N
     if not path.is_file():
         return None
     schema = json.loads(path.read_text(encoding="utf-8"))
-    validator = jsonschema.validators.validator_for(schema)(schema)
+    if schema.get("$schema") == "http://json-schema.org/schema#":
+        # "the latest draft" (istio's gateway chart): what jsonschema picks today, said explicitly
+        # (jsonschema warns that it will refuse the unversioned URI)
+        validator = jsonschema.Draft202012Validator(schema)
+    else:
+        validator = jsonschema.validators.validator_for(schema)(schema)
     return [
         f"{'.'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}"
         for e in validator.iter_errors(dict(values))

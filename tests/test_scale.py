@@ -19,9 +19,10 @@ from synth import SYNTH_ROOT
 
 from eks_secure.config.loader import parse_config
 from eks_secure.deployment import EksSecureDeployment
-from eks_secure.egress.allowlist import CONTROL_PLANE, read_assembly
+from eks_secure.egress.allowlist import read_assembly
 from eks_secure.firewall import load_allowlists
 from eks_secure.limits import LIMITS, assembly_usage
+from eks_secure.rules import RESERVED_APP
 from patterns.load import project_context
 from patterns.scale import app_name, scale_config
 
@@ -70,17 +71,15 @@ def test_cluster_template_within_size_limit(scale: Path) -> None:
 
 
 def test_allowlist_complete(scale: Path) -> None:
-    """Every app's entry (and the control plane's own) is read back, from the assembly and by
-    the firewall reader."""
+    """Every app's entry is read back, from the assembly and by the firewall reader."""
     names = [app_name(i) for i in range(APPS)]
     for stacks in (read_assembly(scale), load_allowlists(scale)):
         (entries,) = stacks.values()
-        apps = [e for e in entries if e.app != CONTROL_PLANE]
-        assert [e.app for e in apps] == names
-        assert all(len(e.source_cidrs) == 3 for e in apps)
-        assert len(apps) < len(entries), "the control plane's entries are missing"
+        entries = [e for e in entries if e.app != RESERVED_APP]
+        assert [e.app for e in entries] == names
+        assert all(len(e.source_cidrs) == 3 for e in entries)
     saved = json.loads(next(scale.glob("*.allowlist.json")).read_text())
-    assert [e["app"] for e in next(iter(saved.values())) if e["app"] != CONTROL_PLANE] == names
+    assert [e["app"] for e in next(iter(saved.values())) if e["app"] != RESERVED_APP] == names
 
 
 def test_one_kubectl_provider(scale: Path) -> None:

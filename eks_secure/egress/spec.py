@@ -19,7 +19,7 @@ import importlib
 from abc import ABC
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 
 from eks_secure.config.model import SubnetSizes
 from eks_secure.errors import ConfigError
@@ -160,3 +160,60 @@ class EgressSpec(ABC):
         module, _, name = self.construct.partition(":")
         pattern: type[EgressPattern] = getattr(importlib.import_module(module), name)
         return pattern(scope, id, cluster=cluster, tenants=tenants, spec=self, nested=nested)  # type: ignore[call-arg]
+
+
+AppOptions = TypeVar("AppOptions")
+"""The type of a pattern's per-app options (its ``app_model``)."""
+
+
+class PerAppSpec(EgressSpec, Generic[AppOptions]):
+    """Base of the specs that read per-app keys (``app_model``), keeping each app's error path.
+
+    :param apps: per-app options by app name; an app not listed gets ``default_app``.
+    :param default_app: options of apps not listed. Default: ``app_model()``.
+    :param fields: error path of each app's options (the loader passes ``apps[i]``). Default:
+        ``<Spec>.apps[<name>]``.
+    """
+
+    def __init__(
+        self,
+        *,
+        apps: Mapping[str, AppOptions] | None = None,
+        default_app: AppOptions | None = None,
+        fields: Mapping[str, str] | None = None,
+    ) -> None:
+        model = self.app_model
+        if model is None:  # pragma: no cover - a subclass without app_model is a library bug
+            raise TypeError(f"{type(self).__name__} sets no app_model")
+        self.apps: dict[str, AppOptions] = dict(apps or {})
+        self.default_app: AppOptions = default_app or model()
+        self.fields: dict[str, str] = dict(fields or {})
+        for name, options in self.apps.items():
+            if not isinstance(options, model):
+                raise ConfigError(
+                    self.field_of(name),
+                    f"is a {type(options).__name__}, not a {model.__name__}",
+                    f"pass {model.__name__}(...)",
+                )
+
+    @classmethod
+    def from_config(
+        cls, settings: Any | None, apps: Sequence[tuple[str, str, Any | None]]
+    ) -> EgressSpec:
+        """One options object per configured app, with its ``apps[i]`` path; ``settings`` too
+        when the pattern has a section (``settings_model``)."""
+        kwargs: dict[str, Any] = {
+            "apps": {name: opts for name, _, opts in apps if opts is not None},
+            "fields": {name: path for name, path, _ in apps},
+        }
+        if cls.settings_model is not None:
+            kwargs["settings"] = settings
+        return cls(**kwargs)
+
+    def field_of(self, app: str) -> str:
+        """Error path of ``app``'s options."""
+        return self.fields.get(app, f"{type(self).__name__}.apps[{app}]")
+
+    def options(self, app: str) -> AppOptions:
+        """The options of ``app`` (``default_app`` when not listed)."""
+        return self.apps.get(app, self.default_app)

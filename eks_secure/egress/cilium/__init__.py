@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pydantic import Field, StrictInt, StrictStr, field_validator
 
@@ -23,7 +23,7 @@ from eks_secure import rules
 from eks_secure.config.base import ConfigModel, check
 from eks_secure.config.model import HelmRepository, ImageRegistry, NodeGroupSize, SemVer
 from eks_secure.config.types import Label, SubnetPrefix
-from eks_secure.egress.spec import ClusterOptions, EgressSpec, NodeTaint
+from eks_secure.egress.spec import ClusterOptions, NodeTaint, PerAppSpec
 from eks_secure.errors import ConfigError
 from eks_secure.network.planner import PoolRequest, SlotRequest
 
@@ -145,7 +145,7 @@ class CiliumApp(ConfigModel):
         return value
 
 
-class CiliumEgress(EgressSpec):
+class CiliumEgress(PerAppSpec[CiliumApp]):
     """Pattern ``cilium``: Cilium egress gateways; on-premises allow-lists gateway subnets.
 
     :param apps: per-app options by app name. Default: every app in its own group.
@@ -167,31 +167,8 @@ class CiliumEgress(EgressSpec):
         settings: CiliumSettings | None = None,
         fields: Mapping[str, str] | None = None,
     ) -> None:
-        self.apps: dict[str, CiliumApp] = dict(apps or {})
+        super().__init__(apps=apps, fields=fields)
         self.settings = settings or CiliumSettings()
-        self.fields = dict(fields or {})
-        for name, options in self.apps.items():
-            if not isinstance(options, CiliumApp):
-                raise ConfigError(
-                    self.field_of(name),
-                    f"is a {type(options).__name__}, not a CiliumApp",
-                    "pass CiliumApp(...)",
-                )
-
-    @classmethod
-    def from_config(
-        cls, settings: Any | None, apps: Sequence[tuple[str, str, Any | None]]
-    ) -> EgressSpec:
-        """The spec of a validated ``cilium`` section and ``apps[]`` entries."""
-        return cls(
-            apps={name: opts for name, _, opts in apps if opts is not None},
-            settings=settings,
-            fields={name: path for name, path, _ in apps},
-        )
-
-    def field_of(self, app: str) -> str:
-        """Error path of ``app``."""
-        return self.fields.get(app, f"{type(self).__name__}.apps[{app}]")
 
     def group_field(self, group: str) -> str:
         """Error path of group ``group``'s settings."""

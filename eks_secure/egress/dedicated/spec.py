@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field, StrictInt
 
 from eks_secure.config.base import ConfigModel
 from eks_secure.config.model import NodeGroupSize
-from eks_secure.egress.spec import EgressSpec
+from eks_secure.egress.spec import PerAppSpec
 from eks_secure.errors import ConfigError
 from eks_secure.network.planner import SlotRequest
 
@@ -28,7 +28,7 @@ class DedicatedNodesApp(ConfigModel):
     not the system node group's size."""
 
 
-class DedicatedNodesEgress(EgressSpec):
+class DedicatedNodesEgress(PerAppSpec[DedicatedNodesApp]):
     """Base spec: each app gets a slot of the app pool, a node group and placement policies.
 
     :param apps: per-app options by app name; an app not listed gets ``default_app``.
@@ -40,44 +40,6 @@ class DedicatedNodesEgress(EgressSpec):
     app_model: ClassVar[type[Any] | None] = DedicatedNodesApp
     route_apps_on_prem: ClassVar[bool] = True
     """Whether app subnets get direct static on-prem routes."""
-
-    def __init__(
-        self,
-        *,
-        apps: Mapping[str, DedicatedNodesApp] | None = None,
-        default_app: DedicatedNodesApp | None = None,
-        fields: Mapping[str, str] | None = None,
-    ) -> None:
-        self.apps: dict[str, DedicatedNodesApp] = dict(apps or {})
-        model = self.app_model or DedicatedNodesApp
-        self.default_app = default_app or model()
-        self.fields = dict(fields or {})
-        for name, options in self.apps.items():
-            if not isinstance(options, model):
-                raise ConfigError(
-                    self.field_of(name),
-                    f"is a {type(options).__name__}, not a {model.__name__}",
-                    f"pass {model.__name__}(...)",
-                )
-
-    @classmethod
-    def from_config(
-        cls, settings: Any | None, apps: Sequence[tuple[str, str, Any | None]]
-    ) -> EgressSpec:
-        """One options object per configured app, with its ``apps[i]`` path."""
-        del settings
-        return cls(
-            apps={name: opts for name, _, opts in apps if opts is not None},
-            fields={name: path for name, path, _ in apps},
-        )
-
-    def field_of(self, app: str) -> str:
-        """Error path of ``app``'s options."""
-        return self.fields.get(app, f"{type(self).__name__}.apps[{app}]")
-
-    def options(self, app: str) -> Any:
-        """The options of ``app`` (``default_app`` when not listed)."""
-        return self.apps.get(app, self.default_app)
 
     def check(self, tenants: Sequence[Tenant]) -> list[ConfigError]:
         """Options given for an app that is not a tenant are a mistake."""

@@ -21,7 +21,7 @@ from eks_secure import rules
 from eks_secure.config.base import ConfigModel, check
 from eks_secure.config.model import SubnetSizes
 from eks_secure.egress.dedicated.spec import DedicatedNodesApp, DedicatedNodesEgress
-from eks_secure.egress.spec import ClusterOptions, EgressSpec
+from eks_secure.egress.spec import ClusterOptions
 from eks_secure.errors import ConfigError
 from eks_secure.network.planner import PoolRequest, SlotRequest
 
@@ -119,17 +119,6 @@ class PrivateNatEgress(DedicatedNodesEgress):
     ) -> None:
         super().__init__(apps=apps, fields=fields)
         self.settings = settings or PrivateNatSettings()
-
-    @classmethod
-    def from_config(
-        cls, settings: Any | None, apps: Sequence[tuple[str, str, Any | None]]
-    ) -> EgressSpec:
-        """The spec of a validated ``private_nat`` section and ``apps[]`` entries."""
-        return cls(
-            apps={name: opts for name, _, opts in apps if opts is not None},
-            settings=settings,
-            fields={name: path for name, path, _ in apps},
-        )
 
     def nat_group_of(self, app: str) -> str | None:
         """The NAT group of ``app``."""
