@@ -346,7 +346,12 @@ class PrivateEndpoints(Construct):
     def associate_route_tables(self, route_tables: Sequence[ec2.IRouteTable]) -> None:
         """Associate more route tables with the S3 gateway endpoint."""
         for table in route_tables:
-            self._route_table_ids.ids.append(table.route_table_id)
+            self.associate_route_table_id(table.route_table_id)
+
+    def associate_route_table_id(self, route_table_id: str) -> None:
+        """Associate one more route table, given by its ID (a value of this stack), with the S3
+        gateway endpoint."""
+        self._route_table_ids.ids.append(route_table_id)
 
     @property
     def route_table_count(self) -> int:

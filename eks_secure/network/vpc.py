@@ -24,6 +24,7 @@ from eks_secure.network.endpoints import PrivateEndpoints, validate_services
 from eks_secure.network.onprem import OnPremRouting, validate_on_prem
 from eks_secure.network.planner import NetworkPlan, SlotPlan, SubnetPlan
 from eks_secure.network.services import DEFAULT_INTERFACE_ENDPOINT_SERVICES
+from eks_secure.stack_refs import pass_to
 
 TIER_TAG = planner.TIER_TAG
 """Tag key carrying a subnet's tier (``control-plane``, ``endpoints``, ``system-nodes``, ...)."""
@@ -335,10 +336,20 @@ class SecureVpc(Construct):
         # in a shard (already named after the tier) the owner's name alone: shorter IDs
         tables = Construct(home, f"RouteTables-{tier}-{slot.name}" if home is self else slot.name)
         subnets: list[ec2.ISubnet] = []
+        endpoint_table_ids: list[str] = []
         for planned in slot.subnets:
             table = ec2.CfnRouteTable(tables, planned.construct_id, vpc_id=self.vpc.vpc_id)
             cdk.Tags.of(table).add("Name", self._subnet_name(planned))
             cdk.Tags.of(table).add(TIER_TAG, planned.tier)
+            # short output/parameter names instead of CDK's path-long ones (template size)
+            ref_name = "".join(
+                c for c in f"RouteTable{slot.name}{planned.construct_id}" if c.isalnum()
+            )
+            home_stack = cdk.Stack.of(tables)
+            table_id = pass_to(scope, home_stack, ref_name, table.attr_route_table_id)
+            endpoint_table_ids.append(
+                pass_to(self, home_stack, ref_name, table.attr_route_table_id)
+            )
             subnet_scope = Construct(scope, planned.construct_id)
             cfn_subnet = ec2.CfnSubnet(
                 subnet_scope,
@@ -353,7 +364,7 @@ class SecureVpc(Construct):
                 subnet_scope,
                 "RouteTableAssociation",
                 subnet_id=cfn_subnet.attr_subnet_id,
-                route_table_id=table.attr_route_table_id,
+                route_table_id=table_id,
             )
             subnet = ec2.Subnet.from_subnet_attributes(
                 subnet_scope,
@@ -361,13 +372,14 @@ class SecureVpc(Construct):
                 subnet_id=cfn_subnet.attr_subnet_id,
                 availability_zone=planned.az,
                 ipv4_cidr_block=planned.cidr,
-                route_table_id=table.attr_route_table_id,
+                route_table_id=table_id,
             )
             if route_on_prem and self.on_prem_routing is not None:
                 self.on_prem_routing.route_to_on_prem(subnet_scope, subnet)
             subnets.append(subnet)
         if self.endpoints is not None:
-            self.endpoints.associate_route_tables(self.route_tables_for(subnets))
+            for table_id in endpoint_table_ids:
+                self.endpoints.associate_route_table_id(table_id)
         return subnets
 
     def _route_table_home(self, scope: Construct, tier: str, slot: SlotPlan) -> Construct:

@@ -16,6 +16,7 @@ from eks_secure.egress.private_nat import NAT_POOL, SETTINGS_KEY, PrivateNatEgre
 from eks_secure.errors import ConfigError
 from eks_secure.network.onprem import cidr_id
 from eks_secure.network.planner import SlotPlan
+from eks_secure.stack_refs import pass_to
 
 PRICING_URL = "https://aws.amazon.com/vpc/pricing/"
 """Where NAT gateway prices (per hour and per GB processed, by region) are published."""
@@ -155,7 +156,12 @@ class PrivateNat(DedicatedNodesPattern):
                             f"Subnet{planned.az_position + 1}OnPrem{cidr_id(cidr)}",
                             route_table_id=subnet.route_table.route_table_id,
                             destination_cidr_block=cidr,
-                            nat_gateway_id=gateway.ref,
+                            nat_gateway_id=pass_to(
+                                scope_routes,
+                                cdk.Stack.of(group.container),
+                                f"NatGateway{planned.az_position + 1}",
+                                gateway.ref,
+                            ),
                         )
                     )
             self.routes[name] = routes
