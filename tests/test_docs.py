@@ -24,6 +24,24 @@ LINK = re.compile(r"\]\(([^)#\s]+)(#[^)\s]*)?\)")
 CITED_TEST = re.compile(r"tests/(test_[a-z0-9_]+\.py)::(test_[A-Za-z0-9_]+)")
 
 
+REPO_PATH = re.compile(
+    r"`((?:eks_secure|patterns|tests|scripts|docs)/[A-Za-z0-9_./-]*[A-Za-z0-9_])(?=[`:])"
+)
+USER_FILES = {"tests/test_network_snapshot.py"}
+"""Paths the docs tell users to create in their own repository (the snapshot recipe)."""
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(REPO)))
+def test_cited_repository_paths_exist(page: Path) -> None:
+    """Every repository path the page cites in code spans exists (modules move; docs must too)."""
+    missing = {
+        path
+        for path in REPO_PATH.findall(page.read_text(encoding="utf-8"))
+        if path not in USER_FILES and not (REPO / path).exists()
+    }
+    assert not missing, f"{page.name} cites paths that do not exist: {sorted(missing)}"
+
+
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(REPO)))
 def test_relative_links_resolve(page: Path) -> None:
     for target, _ in LINK.findall(page.read_text(encoding="utf-8")):
