@@ -61,6 +61,8 @@ WILDCARD_REASONS: dict[str, str] = {
     "KubectlHandler": "only Lambda functions and layers named <cluster>-* (explicit names set "
     "by SecureCluster); the action list is what their handlers call.",
     "NestedStacks": "only this cluster's nested stacks.",
+    "BreakGlassAlerts": "only the EventBridge rules, CloudWatch alarms and SNS topic named "
+    "<cluster>-* (BreakGlassAlerts sets the names); sns:Subscribe is not granted.",
     "StackParameters": "SSM parameters whose names CloudFormation generates (CFN-<id>-<suffix>), "
     "e.g. the kubectl-ready barrier aws_eks_v2 creates; the name cannot be scoped further.",
     "BootstrapAssets": "read-only access to this deployment's objects (key prefix "
@@ -168,8 +170,14 @@ class ClusterCreatorRole(Construct):
     :param cluster_stack_name: name of the stack the creator role deploys (scopes CloudFormation,
         IAM and Lambda permissions to resources that stack names).
     :param deployer_principals: who may run ``cdk deploy`` for the cluster stack.
-    :param break_glass_principals: who may assume the break-glass role (MFA always required);
-        default: the account, so IAM policies in the account decide who.
+    :param break_glass_principals: the roles and users who may assume the break-glass role, each
+        listed (an account root, which trusts every principal of the account, is refused): at
+        least one. Each needs MFA (``aws:MultiFactorAuthPresent``, at most
+        :data:`BREAK_GLASS_MFA_MAX_AGE_SECONDS` old) unless ``break_glass_session_tag`` admits it.
+    :param break_glass_session_tag: ``(key, value)`` of the session tag a federated or IAM
+        Identity Center session carries only after MFA at its identity provider (SAML and SSO
+        sessions have no MFA keys); a listed *role*'s sessions with that ``aws:PrincipalTag``
+        may assume the role without the MFA keys. Default: none (MFA keys for everyone).
     :param audit_trail: the cluster stack creates the CloudTrail trail ``<cluster>-audit`` and its
         bucket (statement ``AuditTrailAndItsBucket``). Default: False.
     """
@@ -182,7 +190,8 @@ class ClusterCreatorRole(Construct):
         cluster_name: str,
         cluster_stack_name: str,
         deployer_principals: Sequence[iam.IPrincipal],
-        break_glass_principals: Sequence[iam.IPrincipal] = (),
+        break_glass_principals: Sequence[iam.IPrincipal],
+        break_glass_session_tag: tuple[str, str] | None = None,
         audit_trail: bool = False,
     ) -> None:
         super().__init__(scope, id)
@@ -283,21 +292,38 @@ class ClusterCreatorRole(Construct):
             [(st, WILDCARD_REASONS.get(st.sid or "", "")) for st in deployer_statements],
         )
 
-        trusted = list(break_glass_principals) or [iam.AccountRootPrincipal()]
+        trusted = check_break_glass_principals(break_glass_principals)
         self.break_glass_role = iam.Role(
             self,
             "BreakGlass",
             role_name=break_glass_role_name(cluster_name),
             path=IAM_PATH,
-            assumed_by=iam.CompositePrincipal(*trusted).with_conditions(
-                {
-                    "Bool": {"aws:MultiFactorAuthPresent": "true"},
-                    "NumericLessThan": {"aws:MultiFactorAuthAge": "3600"},
-                }
-            ),
+            assumed_by=iam.CompositePrincipal(*trusted).with_conditions(BREAK_GLASS_MFA),
             description=f"Break-glass cluster admin of EKS cluster {cluster_name} (MFA required)",
             max_session_duration=cdk.Duration.hours(1),
         )
+        roles = [p for p in trusted if ":role/" in _principal_arn(p)]
+        if break_glass_session_tag is not None and roles:
+            key, value = break_glass_session_tag
+            trust = self.break_glass_role.assume_role_policy
+            assert trust is not None
+            trust.add_statements(
+                iam.PolicyStatement(
+                    sid="FederatedSessionsWithMfaTag",
+                    actions=["sts:AssumeRole"],
+                    principals=roles,
+                    conditions={"StringEquals": {f"aws:PrincipalTag/{key}": value}},
+                )
+            )
+        elif roles:
+            cdk.Annotations.of(self).add_warning_v2(
+                "eks-secure:break-glass-federated",
+                "break-glass trusts roles "
+                f"({', '.join(_principal_arn(p) for p in roles)}) with MFA keys only: sessions "
+                "from SAML or IAM Identity Center carry no aws:MultiFactorAuthPresent and cannot "
+                "assume it; set break_glass_session_tag to the tag your identity provider sets "
+                "after MFA (docs/creator-role-runbook.md)",
+            )
         """Emergency admin: MFA-only trust, one-hour sessions, explicit cluster-admin entry."""
         for role in (self.creator_role, self.deployer_role, self.break_glass_role):
             acknowledge(
@@ -310,6 +336,46 @@ class ClusterCreatorRole(Construct):
                 "must carry the boundary (CreateStackRolesWithBoundary); a boundary on it would "
                 "repeat its own identity policy.",
             )
+
+
+BREAK_GLASS_MFA_MAX_AGE_SECONDS = 3600
+"""Maximum age of the MFA of a break-glass assumption (``aws:MultiFactorAuthAge``)."""
+
+BREAK_GLASS_MFA = {
+    "Bool": {"aws:MultiFactorAuthPresent": "true"},
+    "NumericLessThan": {"aws:MultiFactorAuthAge": str(BREAK_GLASS_MFA_MAX_AGE_SECONDS)},
+}
+"""Conditions of the break-glass trust statement every listed principal may use."""
+
+
+def _principal_arn(principal: iam.IPrincipal) -> str:
+    return str(principal.arn) if isinstance(principal, iam.ArnPrincipal) else ""
+
+
+def check_break_glass_principals(principals: Sequence[iam.IPrincipal]) -> list[iam.IPrincipal]:
+    """The break-glass principals, each a listed role or user ARN (no account, no wildcard)."""
+    field = "ClusterCreatorRole.break_glass_principals"
+    if not principals:
+        raise ConfigError(
+            field,
+            "no principal may assume the break-glass role",
+            "list the roles or users of the people on call (deployments default to the admins)",
+        )
+    for i, principal in enumerate(principals):
+        arn = _principal_arn(principal)
+        if isinstance(principal, iam.AccountPrincipal) or arn.endswith(":root") or "*" in arn:
+            raise ConfigError(
+                f"{field}[{i}]",
+                f"{arn or type(principal).__name__} trusts every principal of an account",
+                "list the IAM roles or users allowed to break the glass, each by its ARN",
+            )
+        if ":role/" not in arn and ":user/" not in arn:
+            raise ConfigError(
+                f"{field}[{i}]",
+                f"{arn or type(principal).__name__} is not an IAM role or user ARN principal",
+                "pass iam.ArnPrincipal('arn:aws:iam::<account>:role/<name>') (or :user/<name>)",
+            )
+    return list(principals)
 
 
 def audit_trail_name(cluster_name: str) -> str:
@@ -836,6 +902,41 @@ def _creator_statements(
             resources=[
                 f"{arn}:lambda:{region_account}:function:{function_name_prefix(cluster_name)}*",
                 f"{arn}:lambda:{region_account}:layer:{function_name_prefix(cluster_name)}*",
+            ],
+        ),
+        iam.PolicyStatement(
+            # BreakGlassAlerts: its two rules, their alarms and the alert topic, by name
+            sid="BreakGlassAlerts",
+            actions=[
+                "events:DescribeRule",
+                "events:PutRule",
+                "events:DeleteRule",
+                "events:PutTargets",
+                "events:RemoveTargets",
+                "events:ListTargetsByRule",
+                "events:TagResource",
+                "events:UntagResource",
+                "sns:CreateTopic",
+                "sns:DeleteTopic",
+                "sns:GetTopicAttributes",
+                "sns:SetTopicAttributes",
+                "sns:TagResource",
+                "sns:UntagResource",
+                "sns:ListTagsForResource",
+                "sns:ListSubscriptionsByTopic",
+                "sns:GetDataProtectionPolicy",
+                "sns:PutDataProtectionPolicy",
+                "cloudwatch:PutMetricAlarm",
+                "cloudwatch:DeleteAlarms",
+                "cloudwatch:DescribeAlarms",
+                "cloudwatch:TagResource",
+                "cloudwatch:UntagResource",
+                "cloudwatch:ListTagsForResource",
+            ],
+            resources=[
+                f"{arn}:events:{region_account}:rule/{cluster_name}-*",
+                f"{arn}:sns:{region_account}:{cluster_name}-*",
+                f"{arn}:cloudwatch:{region_account}:alarm:{cluster_name}-*",
             ],
         ),
         iam.PolicyStatement(
