@@ -1,9 +1,10 @@
 """Firewall change requests between two allow-lists (pure Python: no CDK, no jsii).
 
 An allow-list comes from a synthesized cloud assembly (the ``EksSecureAllowList*`` outputs of its
-templates, see :mod:`eks_secure.egress.allowlist`) or from a saved ``<stack>.allowlist.json``
-written next to them by ``make synth``; :func:`load_allowlists` reads either and reports a
-missing or malformed file as a :class:`~eks_secure.errors.ConfigError` naming the file.
+templates and their nested templates, see :mod:`eks_secure.egress.allowlist`) or from a saved
+``<stack>.allowlist.json`` written next to them by ``make synth``; :func:`load_allowlists` reads
+either and reports a missing or malformed file as a :class:`~eks_secure.errors.ConfigError`
+naming the file.
 
 :func:`diff_allowlists` compares the two as *normalised rules*: one per (app, source network,
 destination network, protocol, port), with networks parsed (``10.1.2.3`` is ``10.1.2.3/32``) and
@@ -26,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from eks_secure.egress.allowlist import entries_from_template
+from eks_secure.egress.allowlist import entries_from_template, nested_templates
 from eks_secure.egress.contract import AllowListEntry
 from eks_secure.errors import ConfigError
 
@@ -94,17 +95,29 @@ def _assembly_allowlists(directory: Path) -> dict[str, list[AllowListEntry]]:
                 "is missing",
                 "re-run `make synth`",
             )
-        template_path = directory / template_file
-        template = _load_json(template_path, f"template of stack {artifact_id}")
         try:
-            assert isinstance(template, dict)
-            entries = entries_from_template(template)
-        except (AssertionError, KeyError, TypeError, ValueError) as exc:
+            assert isinstance(manifest, dict)
+            nested = nested_templates(directory, manifest, artifact_id)
+        except (AssertionError, OSError, KeyError, TypeError, AttributeError, ValueError) as exc:
             raise ConfigError(
-                f"{template_path}: Outputs",
-                f"holds a malformed allow-list output ({type(exc).__name__}: {exc})",
-                "re-run `make synth` with this version of eks-secure",
+                f"{manifest_path}: artifacts.{artifact_id}.dependencies",
+                f"names an unreadable asset manifest ({type(exc).__name__}: {exc})",
+                "re-run `make synth`",
             ) from None
+        entries: list[AllowListEntry] = []
+        for name in (template_file, *nested):
+            template_path = directory / name
+            template = _load_json(template_path, f"template of stack {artifact_id}")
+            try:
+                assert isinstance(template, dict)
+                entries += entries_from_template(template)
+            except (AssertionError, KeyError, TypeError, ValueError) as exc:
+                raise ConfigError(
+                    f"{template_path}: Outputs",
+                    f"holds a malformed allow-list output ({type(exc).__name__}: {exc})",
+                    "re-run `make synth` with this version of eks-secure",
+                ) from None
+        entries.sort(key=lambda e: e.app)
         if entries:
             result[str(properties.get("stackName", artifact_id))] = entries
     return result

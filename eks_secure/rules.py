@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from eks_secure.errors import ConfigError, ConfigErrors
 from eks_secure.network import capacity
+from eks_secure.network.services import S3_GATEWAY_SERVICE, SERVICE_NAME
 
 IPv4Network = ipaddress.IPv4Network
 Problems = list[ConfigError]
@@ -540,6 +541,76 @@ def routable(
             "add the range to on_prem_cidrs and set on_prem_route, or remove the entry",
         )
     ]
+
+
+def aws_services(services: Sequence[str], available: Sequence[str] | None, field: str) -> Problems:
+    """An app's ``aws_services``: short names, each once, each ``s3`` or an interface endpoint
+    of the VPC (``available``; ``None``: the endpoints are not this deployment's, names only)."""
+    problems = no_duplicates(services, field, "service")
+    known = (*(available or ()), S3_GATEWAY_SERVICE)
+    for i, service in enumerate(services):
+        if not SERVICE_NAME.match(service):
+            problems.append(
+                ConfigError(
+                    f"{field}[{i}]",
+                    f"'{service}' is not a short endpoint service name",
+                    "give the part after com.amazonaws.<region>., e.g. sts or ecr.api",
+                )
+            )
+        elif available is not None and service not in known:
+            problems.append(
+                ConfigError(
+                    f"{field}[{i}]",
+                    f"the VPC has no interface endpoint for '{service}', so a NetworkPolicy "
+                    "to the endpoint subnets would reach nothing",
+                    f"{suggest(service, known)}use one of: {', '.join(known)} (or add the "
+                    "endpoint to SecureVpc endpoint_services)",
+                )
+            )
+    return problems
+
+
+def s3_access(services: Sequence[str], s3_cidrs: Sequence[str], cidrs_field: str) -> Problems:
+    """``s3`` in ``aws_services`` needs ``s3_cidrs`` (S3's addresses behind the gateway
+    endpoint), and ``s3_cidrs`` needs ``s3``."""
+    if S3_GATEWAY_SERVICE in services and not s3_cidrs:
+        return [
+            ConfigError(
+                cidrs_field,
+                "is empty while aws_services lists s3: S3 is reached through the gateway "
+                "endpoint at S3's public addresses, which a NetworkPolicy can only name as CIDRs",
+                "list the CIDRs of the region's S3 prefix list (aws ec2 "
+                "get-managed-prefix-list-entries for com.amazonaws.<region>.s3)",
+            )
+        ]
+    if s3_cidrs and S3_GATEWAY_SERVICE not in services:
+        return [
+            ConfigError(
+                cidrs_field,
+                "is given but aws_services does not list s3",
+                "add s3 to aws_services, or remove s3_cidrs",
+            )
+        ]
+    return []
+
+
+def s3_cidrs(cidrs: Sequence[IPv4Network], private: Sequence[IPv4Network], field: str) -> Problems:
+    """S3's CIDRs are public AWS space: none may overlap the VPC or on-premises (``private``),
+    or the S3 rule would open a path there."""
+    problems: Problems = []
+    for i, cidr in enumerate(cidrs):
+        clash = [str(p) for p in private if cidr.overlaps(p)]
+        if clash or is_private_range(cidr):
+            problems.append(
+                ConfigError(
+                    f"{field}[{i}]",
+                    f"{cidr} overlaps {', '.join(clash) or 'private address space'}: S3's "
+                    "gateway-endpoint addresses are public AWS ranges, and this entry would open "
+                    "the app's fence to the VPC or on-premises",
+                    "list only the CIDRs of the region's S3 prefix list",
+                )
+            )
+    return problems
 
 
 def availability_zones(azs: Sequence[str], region: str | None, field: str) -> Problems:

@@ -10,11 +10,9 @@ so a single worker does that synth.
 
 from __future__ import annotations
 
-import atexit
 import copy
 import functools
 import json
-import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +27,8 @@ from eks_secure.checks import EksSecureChecks
 from eks_secure.config.loader import parse_config
 from eks_secure.config.model import DeploymentConfig
 from eks_secure.deployment import EksSecureDeployment
+from eks_secure.egress.allowlist import read_assembly
+from eks_secure.egress.contract import AllowListEntry
 from eks_secure.network.lock import lock_path, read_lock
 from eks_secure.preflight.report import Report
 from eks_secure.testing import normalise  # noqa: F401 -- re-exported: tests import it from here
@@ -36,6 +36,9 @@ from patterns.load import default_config_path, project_context
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "patterns" / "examples"
+SYNTH_ROOT = tempfile.TemporaryDirectory(prefix="eks-secure-synth-")
+"""Parent of every assembly this test process synthesizes, removed when the process exits
+(each assembly holds copies of the kubectl layer: tens of MB that used to stay in /tmp)."""
 NAG_PACKS = ("AwsSolutions", "NIST.800.53.R5", "HIPAA.Security", "PCI.DSS.321", "EksSecure")
 """Names of the policy packs :func:`nag_packs` registers, as they appear in the report."""
 
@@ -126,6 +129,10 @@ class Synth:
         """The creator stack's template."""
         return self.templates[f"{self.deployment.creator_stack.artifact_id}.template.json"]
 
+    def allow_list(self) -> list[AllowListEntry]:
+        """The cluster stack's allow-list as published in the assembly (nested stacks too)."""
+        return read_assembly(self.outdir).get(self.deployment.cluster_stack.stack_name, [])
+
     def nag_errors(self, pack: str = "AwsSolutions") -> list[str]:
         """Rule IDs of ``pack``'s errors left unacknowledged (empty when clean)."""
         return sorted({f.rule for f in self.findings() if f.pack == pack and f.severity == "error"})
@@ -166,10 +173,7 @@ def synth_config(
 ) -> Synth:
     """Build and synthesize the reference deployment of a raw config dict (with ``lock``)."""
     config = parse_config(copy.deepcopy(data))
-    outdir = Path(tempfile.mkdtemp(prefix="eks-secure-synth-"))
-    # each assembly is about 50 MB (kubectl layer, Lambda bundles): removed when the test
-    # process ends, or a few hundred runs fill the disk
-    atexit.register(shutil.rmtree, outdir, ignore_errors=True)
+    outdir = Path(tempfile.mkdtemp(prefix="app-", dir=SYNTH_ROOT.name))
     app = cdk.App(outdir=str(outdir), context=project_context(), stack_traces=False)
     deployment = EksSecureDeployment.from_config(app, config, address_lock=lock)
     packs = nag_packs(app) if nag else []

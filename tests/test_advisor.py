@@ -258,7 +258,7 @@ def test_answers_match_the_questions() -> None:
 
 def test_default_endpoint_count_is_the_vpc_default() -> None:
     """Counted from the source, so this test does not load the CDK."""
-    tree = ast.parse((REPO / "eks_secure" / "network" / "endpoints.py").read_text())
+    tree = ast.parse((REPO / "eks_secure" / "network" / "services.py").read_text())
     (services,) = [
         node.value
         for node in tree.body

@@ -29,7 +29,14 @@ from eks_secure.egress.istio import (
     IstioDestination,
     IstioEgress,
 )
-from eks_secure.egress.istio.construct import GATEWAY_IDENTITY, IstioEgressGateway
+from eks_secure.egress.istio.construct import (
+    CNI_NAMESPACE,
+    CNI_RELEASE,
+    GATEWAY_IDENTITY,
+    ISTIO_IMAGES,
+    IstioEgressGateway,
+    istiod_values,
+)
 from eks_secure.egress.istio.mesh import GATEWAY_HOST, GATEWAY_SELECTOR, MESH_POLICY
 from eks_secure.errors import ConfigErrors
 from eks_secure.k8s.kyverno import APP_LABEL
@@ -107,8 +114,8 @@ def _fields(data: dict[str, Any]) -> tuple[str, ...]:
 
 def test_releases_sources_and_order(istio: Synth) -> None:
     charts = helm_charts(istio)
-    assert set(charts) == set(RELEASES)
-    for release, chart in RELEASES.items():
+    assert set(charts) == {*RELEASES, CNI_RELEASE}
+    for release, chart in {**RELEASES, CNI_RELEASE: "cni"}.items():
         props = charts[release]
         assert props["Chart"] == chart
         assert props["Version"] == "1.30.3"
@@ -120,6 +127,26 @@ def test_releases_sources_and_order(istio: Synth) -> None:
            if r["Type"] == "Custom::AWSCDK-EKS-HelmChart"}  # fmt: skip
     assert ids["istio-base"] in resources[ids["istiod"]]["DependsOn"]
     assert ids["istiod"] in resources[ids["istio-egressgateway"]]["DependsOn"]
+    # the CNI agent before istiod, so no pod is injected (istio-validation) before it runs
+    assert ids[CNI_RELEASE] in resources[ids["istiod"]]["DependsOn"]
+
+
+def test_istio_cni_is_chained_on_every_node_from_the_mirror(istio: Synth) -> None:
+    """The cni chart is not in ../shared/charts: its values, namespace, order and images."""
+    props = helm_charts(istio)[CNI_RELEASE]
+    assert props["Namespace"] == CNI_NAMESPACE == "kube-system"
+    values = values_of(istio, CNI_RELEASE)
+    assert values["chained"] is True
+    assert (values["cniBinDir"], values["cniConfDir"]) == ("/opt/cni/bin", "/etc/cni/net.d")
+    assert values["repair"]["repairPods"] is True
+    assert "tolerations" not in values, "the chart's tolerate-everything default: every node"
+    mirror = f"{istio.config.account}.dkr.ecr.{istio.config.region}.amazonaws.com/eks-secure/"
+    assert values["global"] == {"hub": f"{mirror}docker-hub/istio", "tag": "1.30.3"}
+    istiod_global = values_of(istio, "istiod")["global"]
+    assert (istiod_global["hub"], istiod_global["tag"]) == (values["global"]["hub"], "1.30.3")
+    # the image the chart runs, {global.hub}/install-cni:{global.tag}, is a mirrored one
+    assert "docker.io/istio/install-cni" in ISTIO_IMAGES
+    assert istiod_values()["cni"] == {"enabled": True}
 
 
 @requires_charts

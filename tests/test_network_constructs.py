@@ -74,6 +74,10 @@ def _build(plan: NetworkPlan, build: Any, nested_ids: tuple[str, ...] = ()) -> B
         n: Template.from_stack(stack.node.find_child(n))  # type: ignore[arg-type]
         for n in nested_ids
     }
+    # the route-table shards of slots whose subnets live in nested stacks
+    for child in network.node.children:
+        if isinstance(child, cdk.NestedStack):
+            nested[child.node.id] = Template.from_stack(child)
     return Built(plan, stack, network, Template.from_stack(stack), nested)
 
 
@@ -437,12 +441,24 @@ def test_s3_gateway_endpoint_on_every_route_table(
     (gateway,) = gateways.values()
     assert gateway["Properties"]["ServiceName"]["Fn::Join"][1][-1] == ".s3"
     associated = gateway["Properties"]["RouteTableIds"]
-    # Every route table (app and NAT-group ones too) lives in the VPC's stack, so the endpoint
-    # never waits for a nested stack: S3 is reachable before any node group starts.
-    local = {r["Ref"] if "Ref" in r else r["Fn::GetAtt"][0] for r in associated}
+    # Every route table (app and NAT-group ones too) lives in the VPC's stack or in one of its
+    # route-table shards (route tables only), so the endpoint never waits for an app's stack:
+    # S3 is reachable before any node group starts.
+    from_shard = [r for r in associated if r.get("Fn::GetAtt", ["", ""])[1].startswith("Outputs.")]
+    local = {r["Ref"] if "Ref" in r else r["Fn::GetAtt"][0] for r in associated} - {
+        r["Fn::GetAtt"][0] for r in from_shard
+    }
     assert local == set(built.template.find_resources("AWS::EC2::RouteTable"))
-    for nested in built.nested.values():
-        nested.resource_count_is("AWS::EC2::RouteTable", 0)
+    shards = {r["Fn::GetAtt"][0] for r in from_shard}
+    stacks = built.template.find_resources("AWS::CloudFormation::Stack")
+    assert shards <= {k for k in stacks if k.startswith("NetworkRouteTables")}
+    for stack_id, nested in built.nested.items():
+        if stack_id.startswith("RouteTables-"):
+            assert set(nested.to_json()["Resources"]) == set(
+                nested.find_resources("AWS::EC2::RouteTable")
+            ), stack_id
+        else:
+            nested.resource_count_is("AWS::EC2::RouteTable", 0)
     assert len(associated) == len(built.plan.all_subnets())
     assert built.network.endpoints is not None
     assert built.network.endpoints.route_table_count == len(built.plan.all_subnets())
@@ -504,7 +520,11 @@ def test_transit_gateway_routes(tgw: Built) -> None:
         assert attachment_id in route["DependsOn"], logical_id
     nested_routes = tgw.nested["Orders"].find_resources("AWS::EC2::Route")
     assert len(nested_routes) == 3 * len(ON_PREM)
-    (nested_stack,) = tgw.template.find_resources("AWS::CloudFormation::Stack").values()
+    (nested_stack,) = (
+        v
+        for k, v in tgw.template.find_resources("AWS::CloudFormation::Stack").items()
+        if k.startswith("Orders")
+    )
     assert attachment_id in nested_stack["DependsOn"]
     # routed tables: control plane, system nodes, apps; never the endpoint subnets
     routed = {json.dumps(r["Properties"]["RouteTableId"]) for r in routes.values()}

@@ -195,7 +195,7 @@ def test_allowlist_row_removed(private_nat: Synth, baseline: set[Key], tmp_path:
     def edit(template: Template) -> None:
         del template["Outputs"]["EksSecureAllowListLedger"]
 
-    new = broken(private_nat, baseline, tmp_path, "Cluster.template.json", edit)
+    new = broken(private_nat, baseline, tmp_path, "*Appledger*.nested.template.json", edit)
     assert new and {p.check for p in new} == {"allowlist"}
     assert all("(app ledger)" in p.problem for p in new)
 

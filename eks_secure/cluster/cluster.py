@@ -367,9 +367,12 @@ class SecureCluster(Construct):
             taints=[*cluster_taints, *taints],
             field=field,
         )
-        if self.network.endpoints is not None:
-            # nodes bootstrap through the endpoints (ECR, S3, EC2, STS)
-            nodegroup.node.add_dependency(self.network.endpoints)
+        endpoints = self.network.endpoints
+        if endpoints is not None:
+            # nodes bootstrap through the endpoints (ECR, S3, EC2, STS); from a nested stack
+            # through their one barrier resource (a short DependsOn on the nested stack)
+            nested = cdk.Stack.of(nodegroup) is not cdk.Stack.of(endpoints)
+            nodegroup.node.add_dependency(endpoints.ready() if nested else endpoints)
         for prerequisite in self._node_prerequisites:
             nodegroup.nodegroup.node.add_dependency(prerequisite)
         if addresses_per_node is not None:

@@ -27,6 +27,7 @@ from eks_secure.config.model import (
 )
 from eks_secure.config.plan import plan_for
 from eks_secure.errors import ConfigError, ConfigErrors
+from eks_secure.network.services import DEFAULT_INTERFACE_ENDPOINT_SERVICES
 
 __all__ = ["load_config", "parse_config", "read_config_file"]
 
@@ -133,8 +134,11 @@ def parse_config(
         raise ConfigErrors([exc]) from None
     if egress is not None:
         problems += egress.check(tenants)
+    reused = config.existing_vpc is not None and not config.existing_vpc.create_endpoints
+    services = None if reused else DEFAULT_INTERFACE_ENDPOINT_SERVICES
     for tenant in tenants:
         problems += tenant.check_destinations(config.on_prem_cidrs)
+        problems += tenant.check_aws_access(services, (config.vpc_cidr, *config.on_prem_cidrs))
     if problems:
         raise ConfigErrors(problems)
     try:

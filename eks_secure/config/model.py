@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeVar
 from pydantic import (
     ConfigDict,
     Field,
+    Strict,
     ValidationInfo,
     create_model,
     field_validator,
@@ -53,6 +54,7 @@ from eks_secure.config.types import (
 )
 from eks_secure.egress.contract import Tenant
 from eks_secure.errors import ConfigError
+from eks_secure.network.services import DEFAULT_INTERFACE_ENDPOINT_SERVICES, S3_GATEWAY_SERVICE
 
 if TYPE_CHECKING:  # pragma: no cover
     from eks_secure.egress.spec import EgressSpec
@@ -256,6 +258,11 @@ class SubnetSizes(ConfigModel):
     cannot fit (``apps[i].nodes``). Before 0.2.0 the default was /26: see CHANGELOG.md."""
     nat: SubnetPrefix = Field(default=28, alias="nat_prefix")
     """Each NAT group's subnets (pattern ``private-nat``)."""
+    subnets_per_vpc: Int = Field(default=200, ge=16, le=10000)
+    """Your account's "Subnets per VPC" quota (Amazon VPC service quota: 200 by default,
+    adjustable): the plan refuses more subnets than this. Raise it here only after AWS raised
+    it for the account and region; route tables per VPC (one per subnet here) is a separate
+    quota (200 by default) to raise with it."""
 
 
 class ExistingVpc(ConfigModel):
@@ -447,6 +454,14 @@ class AuditSettings(ConfigModel):
         return value
 
 
+AwsService = Annotated[
+    str,
+    Strict(),
+    JsonSchemaExtra(enum=[*DEFAULT_INTERFACE_ENDPOINT_SERVICES, S3_GATEWAY_SERVICE]),
+]
+"""An AWS service an app may call: an interface endpoint of the VPC, or ``s3``."""
+
+
 class AppConfig(ConfigModel):
     """One tenant application that needs a fixed upstream source IP (the keys every pattern
     reads; a pattern adds its own, see :func:`deployment_model`)."""
@@ -471,8 +486,36 @@ class AppConfig(ConfigModel):
     one entry per principal, so a role already in ``admin_role_arns``, ``viewer_role_arns`` or an
     earlier app is an error."""
 
+    aws_services: tuple[AwsService, ...] = Field(default=(), examples=[["sts", "kms"]])
+    """AWS services the app's pods may call, each once (opt-in; the default-deny fence blocks
+    every AWS API otherwise): short names of the VPC's interface endpoints, reached on 443 at
+    the endpoint subnets, and ``s3`` (the gateway endpoint, with ``s3_cidrs``). Any entry also
+    opens the node's EKS Pod Identity agent (``169.254.170.23:80``). IRSA needs ``sts``. Not
+    with pattern ``istio`` (its ``REGISTRY_ONLY`` sidecars have no route to AWS). Default: none."""
+    s3_cidrs: tuple[Cidr, ...] = ()
+    """With ``s3`` in ``aws_services``, required: the CIDRs of the region's S3 prefix list
+    (``com.amazonaws.<region>.s3``), which the gateway endpoint serves and a NetworkPolicy can
+    only name as addresses; public AWS space, none overlapping the VPC or ``on_prem_cidrs``.
+    Default: none."""
+
     options_model: ClassVar[type[ConfigModel] | None] = None
     """The pattern's ``app_model`` this class adds (``None``: the core keys only)."""
+
+    @field_validator("aws_services")
+    @classmethod
+    def _aws_services(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        check(rules.aws_services(value, DEFAULT_INTERFACE_ENDPOINT_SERVICES, ""))
+        return value
+
+    @field_validator("s3_cidrs")
+    @classmethod
+    def _s3_cidrs(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return _entries(value, "CIDR")
+
+    @model_validator(mode="after")
+    def _s3_access(self) -> AppConfig:
+        check(rules.s3_access(self.aws_services, self.s3_cidrs, "s3_cidrs"))
+        return self
 
     @field_validator("destinations")
     @classmethod
@@ -940,6 +983,8 @@ class DeploymentConfig(ConfigModel):
                 destinations=tuple(app.destinations or self.on_prem_cidrs),
                 ports=app.ports,
                 team_roles=app.team_role_arns,
+                aws_services=app.aws_services,
+                s3_cidrs=app.s3_cidrs,
                 field=f"apps[{i}]",
             )
             for i, app in enumerate(self.apps)

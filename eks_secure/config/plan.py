@@ -44,6 +44,7 @@ def plan_deployment(
         endpoint_prefix=subnet_sizes.endpoints,
         system_node_prefix=subnet_sizes.system_nodes,
         app_prefix=subnet_sizes.app,
+        max_subnets=subnet_sizes.subnets_per_vpc,
         lock=lock,
     )
 

@@ -1,8 +1,10 @@
 """Reading and formatting the firewall allow-list (pure Python: no CDK, no jsii).
 
-A pattern's entries become CloudFormation outputs of its stack (``EksSecureAllowList<App>``, value
-= the entry as compact JSON, see :meth:`eks_secure.egress.pattern.EgressPattern.complete`), so the
-deployed stack itself answers "which source IPs". After
+A pattern's entries become CloudFormation outputs (``EksSecureAllowList<App>``, value = the entry
+as compact JSON, see :meth:`eks_secure.egress.pattern.EgressPattern.complete`) of the app's nested
+stack, or of the cluster stack when the app has none, so the deployed stacks themselves answer
+"which source IPs"; a stack's allow-list is the outputs of its template and of its nested
+templates (listed in its asset manifest). After
 synthesis, :func:`write_allowlists` reads those outputs back from the cloud assembly's templates
 and writes ``<stack>.allowlist.json`` and ``<stack>.allowlist.csv`` next to them; the
 ``eks-secure allowlist`` command prints them. One source of truth: the template.
@@ -15,6 +17,7 @@ import io
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from eks_secure import rules
 from eks_secure.egress.contract import AllowListEntry
@@ -75,6 +78,26 @@ def entries_from_template(template: dict[str, object]) -> list[AllowListEntry]:
     return entries
 
 
+NESTED_SUFFIX = ".nested.template.json"
+
+
+def nested_templates(directory: Path, manifest: dict[str, Any], artifact_id: str) -> list[str]:
+    """File names of the nested templates of stack ``artifact_id`` (from its asset manifest),
+    sorted: an app in its own nested stack publishes its allow-list output there."""
+    artifacts = manifest.get("artifacts", {})
+    names: set[str] = set()
+    for dependency in artifacts.get(artifact_id, {}).get("dependencies", ()):
+        dep = artifacts.get(dependency, {})
+        if dep.get("type") != "cdk:asset-manifest":
+            continue
+        assets = json.loads((directory / dep["properties"]["file"]).read_text(encoding="utf-8"))
+        for asset in assets.get("files", {}).values():
+            path = asset.get("source", {}).get("path", "")
+            if isinstance(path, str) and path.endswith(NESTED_SUFFIX):
+                names.add(path)
+    return sorted(names)
+
+
 def read_assembly(directory: str | Path) -> dict[str, list[AllowListEntry]]:
     """Allow-list entries of every stack in a cloud assembly directory, by stack name."""
     directory = Path(directory)
@@ -87,8 +110,13 @@ def read_assembly(directory: str | Path) -> dict[str, list[AllowListEntry]]:
         if artifact.get("type") != "aws:cloudformation:stack":
             continue
         properties = artifact.get("properties", {})
-        template = json.loads((directory / properties["templateFile"]).read_text())
-        entries = entries_from_template(template)
+        entries = []
+        for name in (
+            properties["templateFile"],
+            *nested_templates(directory, manifest, artifact_id),
+        ):
+            entries += entries_from_template(json.loads((directory / name).read_text()))
+        entries.sort(key=lambda e: e.app)
         if entries:
             result[properties.get("stackName", artifact_id)] = entries
     return result

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from eks_secure import rules
 from eks_secure.errors import ConfigError
+from eks_secure.network.services import S3_GATEWAY_SERVICE
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,13 @@ class Tenant:
     team_roles: tuple[str, ...] = ()
     """ARNs of the IAM roles of the app's team (access entries, group ``eks-secure:app:<name>``,
     ``edit`` in the app's namespace only). Default: none."""
+    aws_services: tuple[str, ...] = ()
+    """AWS services the app's pods may call (opt-in): short names of the VPC's interface
+    endpoints (``sts``, ``kms``...) and ``s3`` (the gateway endpoint, with :attr:`s3_cidrs`).
+    Any entry also opens the node's EKS Pod Identity agent. Default: none (no AWS API)."""
+    s3_cidrs: tuple[str, ...] = ()
+    """S3's addresses behind the gateway endpoint (the region's S3 prefix-list CIDRs), required
+    with ``s3`` in :attr:`aws_services`. Default: none."""
     field: str = ""
     """Path of the app in error messages (the loader sets ``apps[2]``). Default: ``Tenant``."""
 
@@ -45,7 +53,7 @@ class Tenant:
             object.__setattr__(self, "field", "Tenant")
         if not self.namespace:
             object.__setattr__(self, "namespace", self.name)
-        for attr in ("destinations", "ports", "team_roles"):
+        for attr in ("destinations", "ports", "team_roles", "aws_services", "s3_cidrs"):
             value = getattr(self, attr)
             if isinstance(value, str) or not isinstance(value, Sequence):
                 raise ConfigError(
@@ -76,6 +84,15 @@ class Tenant:
                 rules.parse_cidr(str(cidr), self.path(f"destinations[{i}]"), "10.1.0.0/16")
             except ConfigError as exc:
                 problems.append(exc)
+        problems += rules.aws_services(
+            [str(s) for s in self.aws_services], None, self.path("aws_services")
+        )
+        problems += rules.s3_access(self.aws_services, self.s3_cidrs, self.path("s3_cidrs"))
+        for i, cidr in enumerate(self.s3_cidrs):
+            try:
+                rules.parse_cidr(str(cidr), self.path(f"s3_cidrs[{i}]"), "52.218.0.0/17")
+            except ConfigError as exc:
+                problems.append(exc)
         rules.raise_problems(problems)
 
     def path(self, attr: str) -> str:
@@ -83,6 +100,33 @@ class Tenant:
         if attr.startswith("team_roles") and self.field != "Tenant":
             attr = "team_role_arns" + attr.removeprefix("team_roles")  # the YAML key
         return f"{self.field}.{attr}"
+
+    def check_aws_access(
+        self, endpoint_services: Sequence[str] | None, private_cidrs: Sequence[str]
+    ) -> list[ConfigError]:
+        """Each of :attr:`aws_services` is ``s3`` or one of ``endpoint_services`` (the VPC's
+        interface endpoints; ``None``: not known, e.g. reused endpoints), and no
+        :attr:`s3_cidrs` entry overlaps ``private_cidrs`` (the VPC and on-premises)."""
+        interface = [s for s in self.aws_services if s != S3_GATEWAY_SERVICE]
+        if endpoint_services is None and interface:
+            return [
+                ConfigError(
+                    self.path("aws_services"),
+                    f"lists interface endpoints ({', '.join(interface)}) but the VPC's endpoints "
+                    "are not this deployment's (existing_vpc with create_endpoints false): the "
+                    "subnets of their ENIs, which the app's NetworkPolicy must name, are unknown",
+                    "set existing_vpc.create_endpoints: true, or leave only s3 in aws_services",
+                )
+            ]
+        problems = rules.aws_services(
+            self.aws_services, endpoint_services or (), self.path("aws_services")
+        )
+        problems += rules.s3_cidrs(
+            [ipaddress.IPv4Network(c) for c in self.s3_cidrs],
+            [ipaddress.IPv4Network(c) for c in private_cidrs],
+            self.path("s3_cidrs"),
+        )
+        return problems
 
     def check_destinations(self, on_prem_cidrs: Sequence[str]) -> list[ConfigError]:
         """Each destination must lie inside one of ``on_prem_cidrs`` (the only routed space)."""

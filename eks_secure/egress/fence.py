@@ -29,7 +29,9 @@ class AppFence(Construct):
     """The in-cluster fence of one app, shipped as its own manifest.
 
     * the app's ``TenantChart`` (namespace with Pod Security ``restricted``, default-deny, DNS,
-      the egress the pattern allows, admin and team RoleBindings, quota and limits), applied as
+      the egress the pattern allows, the AWS APIs of ``tenant.aws_services`` through the
+      endpoint subnets and the Pod Identity agent, admin and team RoleBindings, quota and
+      limits), applied as
       manifest ``Tenant<Name>`` in ``container``;
     * one access entry per role of ``tenant.team_roles``: Kubernetes group
       ``eks-secure:app:<name>`` and no EKS access policy. ``AmazonEKSEditPolicy`` would be
@@ -74,6 +76,7 @@ class AppFence(Construct):
             pod_egress=pod_egress,
             extra_objects=extra_objects,
             admin_group=ADMIN_GROUP,
+            endpoint_cidrs=cluster.network.plan.endpoint_cidrs,
         )
         """Namespace, RBAC, quota, NetworkPolicies (and extra objects) of the app."""
         self.manifest = cluster.add_chart(f"Tenant{camel(tenant.name)}", self.chart, scope=home)

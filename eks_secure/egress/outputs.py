@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import aws_cdk as cdk
 from constructs import Construct
@@ -27,6 +27,15 @@ def publish_entry(
     )
 
 
-def publish(scope: Construct, entries: Sequence[AllowListEntry]) -> list[cdk.CfnOutput]:
-    """Add one output per app entry (``EksSecureAllowList<App>``) to ``scope``'s stack."""
-    return [publish_entry(scope, output_id(entry.app), entry) for entry in entries]
+def publish(
+    scope: Construct,
+    entries: Sequence[AllowListEntry],
+    homes: Mapping[str, Construct] | None = None,
+) -> list[cdk.CfnOutput]:
+    """Add one output per app entry (``EksSecureAllowList<App>``) to ``scope``'s stack, or to the
+    stack of the entry's app's construct in ``homes``: an app in its own nested stack publishes
+    there, so the cluster stack's 200-output limit never caps the number of apps."""
+    return [
+        publish_entry((homes or {}).get(entry.app, scope), output_id(entry.app), entry)
+        for entry in entries
+    ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from constructs import Construct
 
@@ -23,7 +23,8 @@ class EgressPattern(Construct):
     options the pattern needs (:meth:`EgressSpec.cluster_options`). A subclass then builds its
     infrastructure and manifests and ends with :meth:`complete`, passing the allow-list entries
     derived from the constructs it created; ``complete`` checks there is exactly one entry per
-    tenant and publishes them as CloudFormation outputs of the enclosing stack (read back into
+    tenant and publishes them as CloudFormation outputs of the enclosing stack, or of each app's
+    nested stack when the app has one (read back into
     ``<stack>.allowlist.json`` / ``.csv`` by :func:`eks_secure.egress.allowlist.write_allowlists`).
 
     :param cluster: the :class:`~eks_secure.cluster.cluster.SecureCluster` to extend.
@@ -55,6 +56,10 @@ class EgressPattern(Construct):
                 "list the apps that need fixed egress IPs under `apps:`",
             )
         problems = [p for t in checked for p in t.check_destinations(cluster.network.on_prem_cidrs)]
+        endpoints = cluster.network.endpoints
+        services = None if endpoints is None else tuple(endpoints.interface_endpoints)
+        private = (*cluster.network.plan.vpc_cidrs, *cluster.network.on_prem_cidrs)
+        problems += [p for t in checked for p in t.check_aws_access(services, private)]
         platform = (*rules.PLATFORM_NAMESPACES, *cluster.options.platform_namespaces)
         for tenant in checked:
             problems += rules.app_namespace(tenant.namespace, tenant.path("namespace"), platform)
@@ -70,12 +75,18 @@ class EgressPattern(Construct):
         self.allow_list: tuple[AllowListEntry, ...] = ()
         """What the on-prem firewall must allow, one entry per app (set by ``complete``)."""
 
-    def complete(self, entries: Iterable[AllowListEntry]) -> None:
-        """Record and publish the allow-list derived from the constructs this pattern built."""
+    def complete(
+        self, entries: Iterable[AllowListEntry], homes: Mapping[str, Construct] | None = None
+    ) -> None:
+        """Record and publish the allow-list derived from the constructs this pattern built.
+
+        ``homes`` maps an app to the construct whose stack carries its output (its nested
+        stack); apps not in it publish in this pattern's stack.
+        """
         built = tuple(sorted(entries, key=lambda e: e.app))
         if sorted(e.app for e in built) != sorted(t.name for t in self.tenants):
             raise RuntimeError(f"{type(self).__name__} must return one entry per tenant")
         if any(e.pattern != self.spec.name or not e.source_cidrs for e in built):
             raise RuntimeError(f"{type(self).__name__} returned an incomplete allow-list entry")
         self.allow_list = built
-        publish(self, built)
+        publish(self, built, homes)

@@ -68,8 +68,7 @@ FIELD_SUBNET_NACLS = "isolation.subnet_nacls"
 
 def node_cidrs(cluster: SecureCluster) -> tuple[str, ...]:
     """The VPC's CIDR blocks: every node's address, node groups added later included."""
-    plan = cluster.network.plan
-    return (plan.vpc_cidr, *((plan.secondary_cidr,) if plan.secondary_cidr else ()))
+    return cluster.network.plan.vpc_cidrs
 
 
 class ObjectsChart(cdk8s.Chart):

@@ -178,13 +178,15 @@ def allow_egress_to_cidrs(
     protocol: str = "TCP",
     except_cidrs: Sequence[str] = (),
     pod_labels: Mapping[str, str] | None = None,
+    labels: Mapping[str, str] | None = None,
 ) -> k8s.KubeNetworkPolicy:
     """Allow egress from pods of ``namespace`` to ``cidrs`` on ``ports`` (all ports if empty).
 
     Each CIDR becomes an ``ipBlock`` built by :func:`ip_block`, so any block containing the
     instance metadata service excepts it. ``except_cidrs`` (for example node subnets) are added
     to the ``except`` of every CIDR that strictly contains them; one that fits no CIDR is an
-    error. ``pod_labels`` narrows the policy to matching pods (default: all pods).
+    error. ``pod_labels`` narrows the policy to matching pods (default: all pods); ``labels``
+    are added to the policy's own metadata.
     """
     if not cidrs:
         raise ValueError(f"NetworkPolicy {namespace}/{name}: cidrs must not be empty")
@@ -205,7 +207,7 @@ def allow_egress_to_cidrs(
     return k8s.KubeNetworkPolicy(
         scope,
         _network_policy_id(namespace, name),
-        metadata=object_meta(name, namespace),
+        metadata=object_meta(name, namespace, labels),
         spec=k8s.NetworkPolicySpec(
             pod_selector=k8s.LabelSelector(match_labels=dict(pod_labels) if pod_labels else None),
             policy_types=["Egress"],

@@ -12,9 +12,22 @@ from eks_secure.egress.contract import Tenant
 from eks_secure.k8s import policies
 from eks_secure.k8s.baseline import APP_TEAM_ROLE, bind_group, managed_namespace
 from eks_secure.k8s.kyverno import APP_LABEL
+from eks_secure.network.services import (
+    AWS_EGRESS_LABEL,
+    ENDPOINT_PORT,
+    POD_IDENTITY_AGENT_CIDR,
+    POD_IDENTITY_AGENT_PORT,
+    S3_GATEWAY_SERVICE,
+)
 
 ON_PREM_POLICY = "allow-on-prem"
 APP_BINDING = "eks-secure-app-team"
+POD_IDENTITY_POLICY = "allow-aws-pod-identity"
+"""NetworkPolicy of an app with ``aws_services``: the node's EKS Pod Identity agent."""
+AWS_ENDPOINTS_POLICY = "allow-aws-endpoints"
+"""NetworkPolicy of an app with interface services: the endpoint subnets on 443."""
+AWS_S3_POLICY = "allow-aws-s3"
+"""NetworkPolicy of an app with ``s3``: its ``s3_cidrs`` (the gateway endpoint) on 443."""
 
 
 def app_group(app: str) -> str:
@@ -58,6 +71,12 @@ class TenantChart(cdk8s.Chart):
     * ResourceQuota and LimitRange;
     * NetworkPolicy ``allow-on-prem``: egress to ``egress_cidrs`` on the app's ports only, and
       one NetworkPolicy per ``pod_egress`` entry;
+    * with ``tenant.aws_services`` (opt-in): ``allow-aws-pod-identity`` (the node's Pod Identity
+      agent, ``169.254.170.23`` TCP 80), ``allow-aws-endpoints`` (``endpoint_cidrs`` on 443,
+      when an interface service is listed) and ``allow-aws-s3`` (``tenant.s3_cidrs`` on 443).
+      The interface endpoints' own policies and security group, and the app's IAM role, still
+      decide what the calls may do; the subnets hold every endpoint, so the policy opens all
+      of them at the network layer (the service list is what the app declares and validates);
     * whatever ``extra_objects`` adds (the dedicated-nodes patterns' Kyverno placement
       policies).
 
@@ -68,6 +87,8 @@ class TenantChart(cdk8s.Chart):
     :param extra_objects: adds further objects to the chart (e.g. a pattern's placement
         policies), called last.
     :param admin_group: platform admins' group (bound to ``admin`` in the namespace).
+    :param endpoint_cidrs: the interface endpoint subnets' CIDRs (required when the tenant lists
+        an interface service). Default: none.
     :param quota: the namespace's ResourceQuota.
     """
 
@@ -81,6 +102,7 @@ class TenantChart(cdk8s.Chart):
         pod_egress: Sequence[PodEgress] = (),
         extra_objects: Callable[[cdk8s.Chart], None] | None = None,
         admin_group: str,
+        endpoint_cidrs: Sequence[str] = (),
         quota: Mapping[str, str] = DEFAULT_QUOTA,
     ) -> None:
         super().__init__(scope, id, disable_resource_name_hashes=True)
@@ -127,5 +149,28 @@ class TenantChart(cdk8s.Chart):
                 pod_labels=egress.pod_labels,
                 ports=egress.ports,
             )
+        aws_egress(self, tenant, endpoint_cidrs)
         if extra_objects is not None:
             extra_objects(self)
+
+
+def aws_egress(chart: cdk8s.Chart, tenant: Tenant, endpoint_cidrs: Sequence[str]) -> None:
+    """The NetworkPolicies of ``tenant.aws_services`` (none without): Pod Identity agent,
+    interface endpoint subnets, S3 CIDRs (see :class:`TenantChart`)."""
+    if not tenant.aws_services:
+        return
+    ns = tenant.namespace
+
+    def allow(name: str, kind: str, cidrs: Sequence[str], port: int) -> None:
+        labels = {AWS_EGRESS_LABEL: kind}
+        policies.allow_egress_to_cidrs(chart, ns, name, cidrs, [port], labels=labels)
+
+    allow(POD_IDENTITY_POLICY, "pod-identity", [POD_IDENTITY_AGENT_CIDR], POD_IDENTITY_AGENT_PORT)
+    if any(s != S3_GATEWAY_SERVICE for s in tenant.aws_services):
+        if not endpoint_cidrs:
+            raise ValueError(
+                f"{tenant.path('aws_services')}: interface services listed but no endpoint_cidrs"
+            )
+        allow(AWS_ENDPOINTS_POLICY, "endpoints", endpoint_cidrs, ENDPOINT_PORT)
+    if tenant.s3_cidrs:
+        allow(AWS_S3_POLICY, "s3", tenant.s3_cidrs, ENDPOINT_PORT)

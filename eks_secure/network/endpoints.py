@@ -15,31 +15,7 @@ from constructs import Construct
 
 from eks_secure.checks.rules import SERVICES_WITHOUT_ENDPOINT_POLICY
 from eks_secure.errors import ConfigError
-
-DEFAULT_INTERFACE_ENDPOINT_SERVICES: tuple[str, ...] = (
-    "ecr.api",
-    "ecr.dkr",
-    "ec2",
-    "sts",
-    "eks",
-    "eks-auth",
-    "logs",
-    "elasticloadbalancing",
-    "autoscaling",
-    "ssm",
-    "ssmmessages",
-    "ec2messages",
-    "kms",
-    "lambda",
-)
-"""Interface endpoints a fully private cluster needs (short names: ``com.amazonaws.<region>.X``).
-
-Image pulls (ECR, with S3 through the gateway endpoint), VPC CNI and node naming (EC2), IRSA
-(STS), the EKS API and Pod Identity (EKS, EKS auth), logs, the AWS Load Balancer Controller, the
-Cluster Autoscaler, Session Manager, KMS, and the Lambda API: the CDK provider framework runs
-in the VPC and invokes the kubectl handler through it (without it every ``Custom::AWSCDK-EKS-*``
-resource, and its rollback, hangs: aws/aws-cdk#12608, #30442).
-"""
+from eks_secure.network.services import DEFAULT_INTERFACE_ENDPOINT_SERVICES, SERVICE_NAME
 
 _AWS_SERVICE_CONSTANTS: dict[str, str] = {
     "ecr.api": "ECR",
@@ -146,9 +122,6 @@ S3_BUCKET_GRANTS: tuple[BucketGrant, ...] = (
 )
 """What the S3 gateway endpoint policy allows: read-only AWS-owned buckets, CloudFormation's
 reply buckets, and this deployment's asset bucket; nothing else (no exfiltration path)."""
-
-
-SERVICE_NAME = re.compile(r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$")
 
 
 def endpoint_id(service: str) -> str:
@@ -358,6 +331,17 @@ class PrivateEndpoints(Construct):
             for statement in interface_policy_statements(service, cdk.Stack.of(self)):
                 endpoint.add_to_policy(statement)
             self.interface_endpoints[service] = endpoint
+
+    def ready(self) -> cdk.CfnWaitConditionHandle:
+        """One resource (``Ready``, a no-cost wait-condition handle) that waits for every
+        endpoint: what a node group in a nested stack depends on, so its stack's resource in
+        the parent lists one dependency instead of one per endpoint (template size at scale)."""
+        existing = self.node.try_find_child("Ready")
+        if isinstance(existing, cdk.CfnWaitConditionHandle):
+            return existing
+        barrier = cdk.CfnWaitConditionHandle(self, "Ready")
+        barrier.node.add_dependency(self.s3_gateway_endpoint, *self.interface_endpoints.values())
+        return barrier
 
     def associate_route_tables(self, route_tables: Sequence[ec2.IRouteTable]) -> None:
         """Associate more route tables with the S3 gateway endpoint."""

@@ -164,6 +164,16 @@ class NetworkPlan:
     """Every slot of the plan, by pool (``apps`` for the app pool) and member: what an
     address-plan lock records."""
 
+    @property
+    def vpc_cidrs(self) -> tuple[str, ...]:
+        """The VPC's CIDR blocks: the primary and, when planned, the secondary."""
+        return (self.vpc_cidr, *((self.secondary_cidr,) if self.secondary_cidr else ()))
+
+    @property
+    def endpoint_cidrs(self) -> tuple[str, ...]:
+        """The interface endpoint subnets' CIDRs, one per AZ (where the endpoints' ENIs are)."""
+        return tuple(s.cidr for s in self.endpoints)
+
     def app(self, name: str) -> SlotPlan:
         """The plan of the app called ``name``."""
         for app in self.apps:
@@ -405,6 +415,7 @@ def plan_network(
     endpoint_prefix: int = 26,
     system_node_prefix: int = 24,
     app_prefix: int = 24,
+    max_subnets: int = MAX_SUBNETS_PER_VPC,
     lock: Mapping[str, Mapping[str, int]] | None = None,
 ) -> NetworkPlan:
     """Plan every subnet of a deployment; raise :class:`ConfigError` on input that cannot fit.
@@ -412,7 +423,8 @@ def plan_network(
     ``apps`` take slots of the app pool; each of ``pools`` is a named pool in the
     infrastructure region (or its secondary CIDR). With ``lock`` (pool -> member -> slot, as in
     :attr:`NetworkPlan.lock`) recorded members keep their slots and new ones take the next free
-    slot; without it slots come from name hashes.
+    slot; without it slots come from name hashes. ``max_subnets`` is the account's subnets-per-VPC
+    quota (default: AWS's default).
     """
     vpc = _network("vpc_cidr", vpc_cidr)
     rules.raise_problems(rules.vpc_cidr(vpc))
@@ -481,22 +493,23 @@ def plan_network(
         app_blocks = [b for b in vpc.subnets(new_prefix=app_block_prefix) if not b.overlaps(infra)]
     tier_subnets = 3 * len(azs)
     pool_subnets = sum(len(p.members) for p in pools) * len(azs)
-    quota_apps = max(0, (MAX_SUBNETS_PER_VPC - tier_subnets - pool_subnets)) // len(azs)
+    quota_apps = max(0, (max_subnets - tier_subnets - pool_subnets)) // len(azs)
     if apps and len(apps) > quota_apps:
         raise ConfigError(
             "apps",
             f"{len(apps)} apps need {len(apps) * len(azs)} subnets; with the "
             f"{tier_subnets + pool_subnets} infrastructure subnets only "
-            f"{quota_apps} apps fit in the {MAX_SUBNETS_PER_VPC}-subnet-per-VPC quota",
-            f"keep at most {quota_apps} apps per VPC, use fewer AZs, or raise the subnet quota "
-            "with AWS and split the apps over several clusters",
+            f"{quota_apps} apps fit in the {max_subnets}-subnet-per-VPC quota",
+            f"keep at most {quota_apps} apps per VPC, use fewer AZs, or have AWS raise the "
+            "subnet quota and set subnets.subnets_per_vpc to it",
         )
-    if pool_subnets + tier_subnets > MAX_SUBNETS_PER_VPC:
+    if pool_subnets + tier_subnets > max_subnets:
         raise ConfigError(
             ordered_pools[0].count_field,
             f"the address pools need {pool_subnets} subnets besides the {tier_subnets} tier "
-            f"subnets, over the {MAX_SUBNETS_PER_VPC}-subnet-per-VPC quota",
-            "use fewer groups or AZs, or raise the subnet quota with AWS",
+            f"subnets, over the {max_subnets}-subnet-per-VPC quota",
+            "use fewer groups or AZs, or have AWS raise the subnet quota and set "
+            "subnets.subnets_per_vpc to it",
         )
     app_slots = _assign_slots(
         apps,

@@ -19,13 +19,10 @@ from constructs import Construct
 from eks_secure.config.model import ExistingVpc, OnPremRoute
 from eks_secure.errors import ConfigError
 from eks_secure.nag import acknowledge_compliance
-from eks_secure.network.endpoints import (
-    DEFAULT_INTERFACE_ENDPOINT_SERVICES,
-    PrivateEndpoints,
-    validate_services,
-)
+from eks_secure.network.endpoints import PrivateEndpoints, validate_services
 from eks_secure.network.onprem import OnPremRouting, validate_on_prem
 from eks_secure.network.planner import NetworkPlan, SlotPlan, SubnetPlan
+from eks_secure.network.services import DEFAULT_INTERFACE_ENDPOINT_SERVICES
 
 TIER_TAG = "eks-secure.io/tier"
 """Tag key carrying a subnet's tier (``control-plane``, ``endpoints``, ``system-nodes``, ...)."""
@@ -37,6 +34,14 @@ NAT_GROUP_TAG = "eks-secure.io/nat-group"
 EXISTING_ENDPOINTS_WARNING = "eks-secure:existing-endpoints"
 
 TIER_NAMES = ("control-plane", "endpoints", "system-nodes")
+
+ROUTE_TABLE_SHARD_SLOTS = 24
+"""Slots per route-table shard. The route tables of subnets that live in nested stacks (apps,
+NAT groups) go to nested stacks ``RouteTables-<tier>-<slot // 24>`` of the VPC, so the VPC's
+stack holds one resource per shard instead of one per subnet (250 apps x 3 AZs would be 750
+route tables, over CloudFormation's 500 resources). A shard holds at most 24 x AZ-count tables
+and as many outputs, within the 200-output limit up to 8 AZs; the shard of a slot depends on
+the slot number alone, which the address-plan lock keeps."""
 """The fixed tiers; every other tier is a pool whose subnets belong to an owner."""
 
 
@@ -309,9 +314,11 @@ class SecureVpc(Construct):
 
         Each subnet (``scope/Subnet<n>/Subnet``, its route-table association and, unless
         ``route_on_prem`` is false, its static on-prem routes) lives in ``scope``, usually the
-        app's or group's own nested stack. Its **route table** lives here, in the VPC's stack, and
-        is associated with the S3 gateway endpoint from the start: the endpoint never waits for a
-        nested stack, so system nodes, the kubectl handler and Kyverno reach S3 (ECR layers,
+        app's or group's own nested stack. Its **route table** lives with the VPC (in the VPC's
+        stack, or in a route-table shard nested stack when ``scope`` is in a nested stack, see
+        :data:`ROUTE_TABLE_SHARD_SLOTS`) and is associated with the S3 gateway endpoint from the
+        start: the endpoint waits at most for a shard holding route tables only, never for an
+        app's stack, so system nodes, the kubectl handler and Kyverno reach S3 (ECR layers,
         CloudFormation replies) on the first deploy. Depend on ``scope`` to wait for the subnets,
         their associations and routes (node groups must).
         """
@@ -323,7 +330,9 @@ class SecureVpc(Construct):
                 "plan.pool(name).member(name))",
             )
         tier = slot.subnets[0].tier
-        tables = Construct(self, f"RouteTables-{tier}-{slot.name}")
+        home = self._route_table_home(scope, tier, slot)
+        # in a shard (already named after the tier) the owner's name alone: shorter IDs
+        tables = Construct(home, f"RouteTables-{tier}-{slot.name}" if home is self else slot.name)
         subnets: list[ec2.ISubnet] = []
         for planned in slot.subnets:
             table = ec2.CfnRouteTable(tables, planned.construct_id, vpc_id=self.vpc.vpc_id)
@@ -359,6 +368,19 @@ class SecureVpc(Construct):
         if self.endpoints is not None:
             self.endpoints.associate_route_tables(self.route_tables_for(subnets))
         return subnets
+
+    def _route_table_home(self, scope: Construct, tier: str, slot: SlotPlan) -> Construct:
+        """Where the route tables of ``slot`` live: this construct when ``scope`` is in the VPC's
+        stack, else the route-table shard of its slot (see :data:`ROUTE_TABLE_SHARD_SLOTS`)."""
+        if cdk.Stack.of(scope) is cdk.Stack.of(self):
+            return self
+        shard_id = f"RouteTables-{tier}-{slot.slot // ROUTE_TABLE_SHARD_SLOTS}"
+        existing = self.node.try_find_child(shard_id)
+        if isinstance(existing, Construct):
+            return existing
+        return cdk.NestedStack(
+            self, shard_id, description=f"eks-secure route tables of the {tier} slots"
+        )
 
     @staticmethod
     def route_tables_for(subnets: Sequence[ec2.ISubnet]) -> list[ec2.IRouteTable]:

@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from eks_secure.network.services import AWS_EGRESS_LABEL
 from eks_secure.preflight.assembly import Assembly, ResourceRef, Stack, asset_buckets
 from eks_secure.preflight.iam_eval import ContextValue, Request, evaluate, policy_statements
 from eks_secure.preflight.network import (
@@ -325,14 +326,21 @@ def control_plane_flows(assembly: Assembly, model: Model) -> Iterator[Flow]:
 
 
 def app_flows(assembly: Assembly, model: Model) -> Iterator[Flow]:
-    """Each app's NetworkPolicy ``ipBlock`` egress, from the node group labelled with the app."""
-    for app, cidr, port, protocol in app_egress(assembly):
+    """Each app's NetworkPolicy ``ipBlock`` egress, from the node group labelled with the app.
+
+    An app's AWS policies (label ``eks-secure.io/aws-egress``): ``s3`` becomes a flow to S3
+    through the gateway endpoint; ``pod-identity`` (the agent on the pod's own node) none."""
+    for app, cidr, port, protocol, aws in app_egress(assembly):
+        if aws == "pod-identity":
+            continue  # node-local: never routed, nothing in the templates to check
+        destination = Destination(service="s3") if aws == "s3" else Destination(cidr=cidr)
         for name in _node_parties(model, f"nodes:{APP_LABEL}={app}"):
-            yield Flow(name, Destination(cidr=cidr), port, protocol, reason=f"app {app}")
+            yield Flow(name, destination, port, protocol, reason=f"app {app}")
 
 
-def app_egress(assembly: Assembly) -> Iterator[tuple[str, Net, int, int]]:
-    """(app, CIDR, port, protocol) of every app namespace's NetworkPolicy ipBlock egress."""
+def app_egress(assembly: Assembly) -> Iterator[tuple[str, Net, int, int, str | None]]:
+    """(app, CIDR, port, protocol, AWS egress kind or ``None``) of every app namespace's
+    NetworkPolicy ipBlock egress."""
     for stack, lid, resource in assembly.all_resources():
         if resource.get("Type") != "Custom::AWSCDK-EKS-KubernetesResource":
             continue
@@ -351,12 +359,14 @@ def app_egress(assembly: Assembly) -> Iterator[tuple[str, Net, int, int]]:
             app = apps.get(o.get("metadata", {}).get("namespace", ""))
             if not app:
                 continue
+            aws = o.get("metadata", {}).get("labels", {}).get(AWS_EGRESS_LABEL)
             for egress in o.get("spec", {}).get("egress", []):
                 cidrs = [t["ipBlock"]["cidr"] for t in egress.get("to", []) if "ipBlock" in t]
                 for cidr in cidrs:
                     for port in egress.get("ports", []):
                         protocol = 17 if port.get("protocol") == "UDP" else 6
-                        yield app, ipaddress.IPv4Network(cidr), int(port["port"]), protocol
+                        net = ipaddress.IPv4Network(cidr)
+                        yield app, net, int(port["port"]), protocol, aws
 
 
 def declared_flows(assembly: Assembly, model: Model) -> Iterator[Flow]:

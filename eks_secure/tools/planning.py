@@ -9,7 +9,7 @@ from eks_secure.config.loader import load_config
 from eks_secure.config.model import DeploymentConfig
 from eks_secure.config.plan import plan_for
 from eks_secure.network.lock import lock_changes, lock_path, read_lock
-from eks_secure.network.planner import MAX_SUBNETS_PER_VPC, NetworkPlan
+from eks_secure.network.planner import NetworkPlan
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ class PlannedConfig:
     def more_apps(self) -> int:
         """How many more apps with dedicated subnets fit: free slots and the subnet quota."""
         azs = len(self.plan.availability_zones)
-        quota = (MAX_SUBNETS_PER_VPC - self.subnet_count) // azs
+        quota = (self.config.subnet_sizes.subnets_per_vpc - self.subnet_count) // azs
         return max(0, min(self.free_app_slots, quota))
 
 

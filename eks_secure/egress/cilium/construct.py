@@ -36,6 +36,7 @@ from eks_secure.k8s.crd import custom_resource
 from eks_secure.k8s.kyverno import isolation_conditions
 from eks_secure.nag import acknowledge, acknowledge_compliance
 from eks_secure.network.planner import SlotPlan
+from eks_secure.network.services import POD_IDENTITY_AGENT_PORT
 from eks_secure.network.vpc import TIER_TAG
 from eks_secure.preflight.flows import FLOWS_METADATA
 from eks_secure.registry.ecr import default_mirror
@@ -318,6 +319,34 @@ def egress_policy_spec(
     }
 
 
+POD_IDENTITY_HOST_POLICY = "allow-aws-pod-identity-host"
+"""CiliumNetworkPolicy of an app with ``aws_services``: the Pod Identity agent as entity
+``host``."""
+
+
+def pod_identity_host_policy(chart: cdk8s.Chart, namespace: str) -> cdk8s.ApiObject:
+    """Allow the namespace's pods TCP 80 to their own node (entity ``host``).
+
+    Cilium gives ``169.254.170.23``, the Pod Identity agent's hostNetwork address, the identity
+    ``host``, which no Kubernetes ``ipBlock`` matches (cilium/cilium#34387): the
+    ``allow-aws-pod-identity`` NetworkPolicy alone does not let the SDK fetch credentials.
+    The node runs nothing else on port 80; SSH and the kubelet stay denied.
+    """
+    port = {"port": str(POD_IDENTITY_AGENT_PORT), "protocol": "TCP"}
+    return custom_resource(
+        chart,
+        f"CiliumNetworkPolicy:{namespace}:{POD_IDENTITY_HOST_POLICY}",
+        api_version="cilium.io/v2",
+        kind="CiliumNetworkPolicy",
+        name=POD_IDENTITY_HOST_POLICY,
+        namespace=namespace,
+        spec={
+            "endpointSelector": {},
+            "egress": [{"toEntities": ["host"], "toPorts": [{"ports": [port]}]}],
+        },
+    )
+
+
 def label_policy_spec(group: str, namespaces: Sequence[str]) -> dict[str, Any]:
     """Kyverno spec making the group label unforgeable: set in the group's namespaces, refused
     elsewhere and refused with another value inside."""
@@ -567,12 +596,17 @@ class CiliumEgressGateway(EgressPattern):
             container = own_stack(
                 Construct(self, f"App-{tenant.name}"), nested, f"eks-secure app {tenant.name}"
             )
+
+            def host_policy(chart: cdk8s.Chart, ns: str = tenant.namespace) -> None:
+                pod_identity_host_policy(chart, ns)
+
             fence = AppFence(
                 self,
                 f"Fence-{tenant.name}",
                 cluster=cluster,
                 tenant=tenant,
                 container=container,
+                extra_objects=host_policy if tenant.aws_services else None,
                 depends_on=[self.policy_manifest],
             )
             self.fences[tenant.name] = fence

@@ -25,8 +25,9 @@ from eks_secure.egress.fence import AppFence, camel
 from eks_secure.egress.pattern import EgressPattern
 from eks_secure.errors import ConfigError
 from eks_secure.k8s.kyverno import APP_LABEL, placement_policies
+from eks_secure.limits import LIMITS
 
-CLOUDFORMATION_RESOURCE_LIMIT = 500
+CLOUDFORMATION_RESOURCE_LIMIT = LIMITS["resources"]
 
 __all__ = ["AppTenant", "DedicatedNodesPattern", "camel", "check_stack_size", "own_stack"]
 
@@ -161,19 +162,22 @@ class DedicatedNodesPattern(EgressPattern):
         }
         """Each app's subnets, node group and chart, by name."""
         sources = self.build_egress()
+        self.complete(
+            (
+                AllowListEntry(
+                    app=app.tenant.name,
+                    namespace=app.tenant.namespace,
+                    pattern=self.spec.name,
+                    source_cidrs=sources[name],
+                    destination_cidrs=app.tenant.destinations,
+                    ports=app.tenant.ports,
+                )
+                for name, app in self.apps.items()
+            ),
+            homes={name: app.container for name, app in self.apps.items()} if nested else None,
+        )
         if not nested:
             check_stack_size(cluster.stack)
-        self.complete(
-            AllowListEntry(
-                app=app.tenant.name,
-                namespace=app.tenant.namespace,
-                pattern=self.spec.name,
-                source_cidrs=sources[name],
-                destination_cidrs=app.tenant.destinations,
-                ports=app.tenant.ports,
-            )
-            for name, app in self.apps.items()
-        )
 
     def build_egress(self) -> dict[str, tuple[str, ...]]:
         """Build the egress path; return each app's source CIDRs, read from what was built."""
@@ -181,16 +185,16 @@ class DedicatedNodesPattern(EgressPattern):
 
 
 def check_stack_size(stack: cdk.Stack) -> None:
-    """Raise a field-named error when ``stack`` holds more resources than CloudFormation allows."""
-    count = sum(
-        1
-        for c in stack.node.find_all()
-        if isinstance(c, cdk.CfnResource) and cdk.Stack.of(c) is stack
-    )
-    if count > CLOUDFORMATION_RESOURCE_LIMIT:
-        raise ConfigError(
-            "app_stacks",
-            f"with app_stacks: inline the stack {stack.stack_name} holds {count} resources, "
-            f"over CloudFormation's limit of {CLOUDFORMATION_RESOURCE_LIMIT}",
-            "use app_stacks: nested (each app in its own nested stack) or fewer apps",
-        )
+    """Raise a field-named error when ``stack`` holds more resources or outputs than
+    CloudFormation allows in one template (:data:`eks_secure.limits.LIMITS`)."""
+    mine = [c for c in stack.node.find_all() if cdk.Stack.of(c) is stack]
+    for what, kind in (("resources", cdk.CfnResource), ("outputs", cdk.CfnOutput)):
+        count = sum(1 for c in mine if isinstance(c, kind))
+        limit = LIMITS[what]
+        if count > limit:
+            raise ConfigError(
+                "app_stacks",
+                f"with app_stacks: inline the stack {stack.stack_name} holds {count} {what}, "
+                f"over CloudFormation's limit of {limit}",
+                "use app_stacks: nested (each app in its own nested stack) or fewer apps",
+            )

@@ -194,17 +194,18 @@ class IstioGatewaySettings(ConfigModel):
 class IstioSettings(ConfigModel):
     """Section ``istio``: chart source, egress subnets, the gateway, and the destinations.
 
-    The three charts (``base``, ``istiod``, ``gateway``) come from ``chart_repository`` (an
-    ``https://`` Helm repository holding all three, or an ``oci://`` prefix under which each is
+    The four charts (``base``, ``cni``, ``istiod``, ``gateway``) come from ``chart_repository``
+    (an ``https://`` Helm repository holding all four, or an ``oci://`` prefix under which each is
     pushed as ``<prefix>/<chart>``), by default the deployment's own ECR
     (``oci://<account>.dkr.ecr.<region>.<url suffix>/eks-secure/istio/<chart>``).
     """
 
     chart_repository: HelmRepository | None = None
-    """Helm repository of the three charts, or an ``oci://`` prefix (``<prefix>/<chart>``).
+    """Helm repository of the four charts (``base``, ``cni``, ``istiod``, ``gateway``), or an
+    ``oci://`` prefix (``<prefix>/<chart>``).
     Default: the deployment's ECR, ``oci://<ECR>/eks-secure/istio/<chart>``."""
     chart_version: SemVer = CHART_VERSION
-    """Pinned version of all three charts (1.30.3 is tested)."""
+    """Pinned version of all four charts (1.30.3 is tested; ``cni`` is not rendered offline)."""
     image_registry: ImageRegistry | None = None
     """Mirror root the Istio images come from (``<root>/docker-hub/istio/pilot:1.30.3``).
     Default: ``<account>.dkr.ecr.<region>.<url suffix>/eks-secure``."""
@@ -322,16 +323,29 @@ class IstioEgress(EgressSpec):
         return sorted({str(n) for n in common})
 
     def check(self, tenants: Sequence[Tenant]) -> list[ConfigError]:
-        """At least one destination; every listed app declared; each destination's port and
-        addresses among those of every app listed for it (so the allow-list covers them)."""
-        problems: list[ConfigError] = []
+        """No app with ``aws_services`` (not supported yet); at least one destination; every
+        listed app declared; each destination's port and addresses among those of every app
+        listed for it (so the allow-list covers them)."""
+        problems: list[ConfigError] = [
+            ConfigError(
+                t.path("aws_services"),
+                "is not supported by pattern istio yet: the sidecars run with outbound policy "
+                "REGISTRY_ONLY and capture all traffic, so AWS endpoints and the Pod Identity "
+                "agent would need ServiceEntries the pattern does not create",
+                "remove aws_services from this app, or use another pattern for apps that call "
+                "AWS APIs",
+            )
+            for t in tenants
+            if t.aws_services
+        ]
         if not self.destinations:
             return [
+                *problems,
                 ConfigError(
                     f"{SETTINGS_KEY}.destinations",
                     "pattern istio needs at least one destination",
                     "list the upstreams under istio.destinations (host, port, protocol, apps)",
-                )
+                ),
             ]
         names = sorted(t.name for t in tenants)
         for i, dest in enumerate(self.destinations):

@@ -40,14 +40,22 @@ from eks_secure.preflight.flows import FLOWS_METADATA
 from eks_secure.registry.ecr import default_mirror
 from eks_secure.registry.mirror import ImageMirror
 
-CHARTS = ("base", "istiod", "gateway")
+CHARTS = ("base", "cni", "istiod", "gateway")
 """The Istio charts, in install order."""
+CNI_RELEASE = "istio-cni"
+"""Release of the ``cni`` chart: the istio-cni node agent (DaemonSet ``istio-cni-node``)."""
+CNI_NAMESPACE = "kube-system"
+"""Namespace of istio-cni: its DaemonSet tolerates every taint (it must run on every node, the
+egress nodes included), which the egress nodes' Kyverno isolation policy refuses outside the
+trusted ``kube-system``; Istio also recommends it where ``system-node-critical`` pods are
+limited to namespaces with a quota. Kyverno does not act on ``kube-system`` at all."""
 ECR_CHART_NAMESPACE = "eks-secure/istio"
 """ECR repository namespace of the default chart mirror (``oci://<ECR>/eks-secure/istio/<chart>``)."""
 GATEWAY_IDENTITY = mesh.GATEWAY_RELEASE
 """Value of the ``eks-secure.io/app`` label and taint of the egress nodes."""
-ISTIO_IMAGES = ("docker.io/istio/pilot", "docker.io/istio/proxyv2")
-"""Images the charts run (istiod; the sidecars and the gateway, injected), tag = chart version."""
+ISTIO_IMAGES = ("docker.io/istio/pilot", "docker.io/istio/proxyv2", "docker.io/istio/install-cni")
+"""Images the charts run (istiod; the sidecars and the gateway, injected; the istio-cni node
+agent), tag = chart version, all under ``global.hub``."""
 
 
 def istio_chart_source(repository: str | None, version: str, chart: str) -> ChartSource:
@@ -80,6 +88,25 @@ def istiod_values() -> dict[str, Any]:
             "istioNamespace": ISTIO_NAMESPACE,
             "proxy": {"seccompProfile": {"type": "RuntimeDefault"}},
         },
+    }
+
+
+def cni_values() -> dict[str, Any]:
+    """istio-cni's values besides the images, for EKS with the Amazon VPC CNI.
+
+    Chained: the plugin is appended to the VPC CNI's conflist in ``/etc/cni/net.d`` (the
+    AL2023 node's paths, the chart's defaults, which Istio needs no platform profile for on
+    EKS), so the VPC CNI keeps assigning addresses and enforcing NetworkPolicies and istio-cni
+    only adds the sidecar's traffic redirection. Its DaemonSet tolerates every taint, so it runs
+    on every node; ``kube-system`` pods are left alone. Pods that start on a node before its
+    agent is ready fail ``istio-validation`` and are repaired by the agent (``repairPods``).
+    """
+    return {
+        "chained": True,
+        "cniBinDir": "/opt/cni/bin",
+        "cniConfDir": "/etc/cni/net.d",
+        "excludeNamespaces": [CNI_NAMESPACE],
+        "repair": {"enabled": True, "repairPods": True},
     }
 
 
@@ -138,9 +165,11 @@ def _declare_flows(resource: Construct, flows: Sequence[Mapping[str, Any]]) -> N
 class IstioEgressGateway(EgressPattern):
     """Istio in sidecar mode, an egress gateway on dedicated nodes, and no way around it.
 
-    * **Mesh**: HelmReleases ``istio-base`` (CRDs), ``istiod`` (``REGISTRY_ONLY``, istio-cni
-      mode, on the system nodes) and ``istio-egressgateway`` (namespace ``istio-egress``,
-      ClusterIP, HPA, PodDisruptionBudget, spread over zones and nodes), each namespace fenced
+    * **Mesh**: HelmReleases ``istio-base`` (CRDs), ``istio-cni`` (the node agent, chained to
+      the VPC CNI, in ``kube-system`` on every node, before istiod), ``istiod``
+      (``REGISTRY_ONLY``, istio-cni mode, on the system nodes) and ``istio-egressgateway``
+      (namespace ``istio-egress``, ClusterIP, HPA, PodDisruptionBudget, spread over zones and
+      nodes), each namespace fenced
       (:class:`~eks_secure.k8s.release_fence.ReleaseFenceChart`), every image from the mirror.
     * **Egress nodes**: the egress pool's subnets (one per AZ, routed on-premises) and a node
       group labelled and tainted ``eks-secure.io/app=istio-egressgateway``, with Kyverno
@@ -335,6 +364,21 @@ class IstioEgressGateway(EgressPattern):
             field=f"{SETTINGS_KEY}.base",
         )
         """Istio's CRDs and the default-revision validation webhook."""
+        self.cni = HelmRelease(
+            self,
+            "Cni",
+            cluster=cluster,
+            chart="cni",
+            release=CNI_RELEASE,
+            namespace=CNI_NAMESPACE,
+            source=source("cni"),
+            mirror=self.mirror,
+            image_values=lambda m: istio_image_values(m, tag),
+            values=cni_values(),
+            field=f"{SETTINGS_KEY}.cni",
+        )
+        """istio-cni on every node: sets up each sidecar pod's redirection, so the injected pods
+        need no ``NET_ADMIN`` init container (Pod Security ``restricted`` in app namespaces)."""
         self.istiod = HelmRelease(
             self,
             "Istiod",
@@ -370,6 +414,9 @@ class IstioEgressGateway(EgressPattern):
         ):
             release.node.add_dependency(fence)
         self.istiod.node.add_dependency(self.base)
+        # istiod injects the CNI variant (an istio-validation init container): no pod is
+        # injected before the agent runs on every node the release waited for
+        self.istiod.node.add_dependency(self.cni)
         self.gateway.node.add_dependency(self.istiod)
         self.gateway.node.add_dependency(self.nodes.nodegroup)
         listeners = sorted({d.listener_port for d in spec.destinations})
