@@ -35,6 +35,9 @@ WILDCARD_REASONS: dict[str, str] = {
     "BoundaryClusterServices": "the boundary caps the cluster stack's roles at the services "
     "EKS nodes, the cluster role, the kubectl handler and flow logs use; the identity "
     "policies of each role narrow it further.",
+    "BoundaryKmsGrantsForAwsServices": "grants only for AWS services acting for the role "
+    "(kms:GrantIsForAWSResource: EBS volumes, EKS secrets encryption); the keys are created "
+    "by EKS and EBS callers at deploy time.",
     "BoundaryElbServiceLinkedRole": "limited by iam:AWSServiceName to Elastic Load Balancing "
     "(AmazonEKSClusterPolicy creates it for Service load balancers).",
     "BoundaryNodeManagement": "the SSM agent calls of AmazonSSMManagedInstanceCore take no "
@@ -485,7 +488,6 @@ def _boundary_statements(cluster_name: str) -> list[iam.PolicyStatement]:
                 "logs:DescribeLogStreams",
                 "lambda:GetFunction",
                 "lambda:InvokeFunction",
-                "kms:CreateGrant",
                 "kms:DescribeKey",
                 "kms:Decrypt",
                 "kms:Encrypt",
@@ -528,6 +530,14 @@ def _boundary_statements(cluster_name: str) -> list[iam.PolicyStatement]:
             resources=["*"],
         ),
         iam.PolicyStatement(
+            # grants only for AWS services using the key on the role's behalf (EBS volumes of
+            # encrypted nodes, EKS secrets encryption), never a grant to another principal
+            sid="BoundaryKmsGrantsForAwsServices",
+            actions=["kms:CreateGrant"],
+            resources=["*"],
+            conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+        ),
+        iam.PolicyStatement(
             sid="BoundaryElbServiceLinkedRole",
             actions=["iam:CreateServiceLinkedRole"],
             resources=["*"],
@@ -536,6 +546,7 @@ def _boundary_statements(cluster_name: str) -> list[iam.PolicyStatement]:
             },
         ),
         *_no_internet_path(),
+        *_no_code_on_foreign_instances(cluster_name),
     ]
 
 
@@ -571,6 +582,31 @@ EXFILTRATION_ACTIONS = (
 )
 """EC2 calls that copy traffic, share snapshots or images, or read instance passwords."""
 
+SHARING_ACTIONS = (
+    "ec2:CreateCoipPoolPermission",
+    "ec2:DeleteCoipPoolPermission",
+    "ec2:CreateLocalGatewayRouteTablePermission",
+    "ec2:DeleteLocalGatewayRouteTablePermission",
+    "ec2:ModifyVpcEndpointServicePermissions",
+    "ec2:CreateOdbNetworkPeering",
+    "ec2:ModifyOdbNetworkPeering",
+    "ec2:DeleteOdbNetworkPeering",
+    "ec2:AttachApplianceToNatGateway",
+    "ec2:DetachApplianceFromNatGateway",
+    "ec2:AttachResourcesToPlacementGroup",
+    "ec2:DetachResourcesFromPlacementGroup",
+    "ec2:PutResourcePolicy",
+    "ec2:DeleteResourcePolicy",
+    "ec2:CancelImageLaunchPermission",
+    "ec2:ResetSnapshotAttribute",
+)
+"""EC2 "Permissions management" calls (cloudsplaining's resource exposure): share pools, route
+tables, endpoint services or images with other accounts, or rewrite resource policies. No
+eks-secure resource needs them; denied to the creator and to every role under the boundary.
+``ec2:CreateNetworkInterfacePermission`` is denied to the creator only (EKS's cross-account
+control-plane ENIs are created by its service-linked role, outside the boundary, but the
+cluster role's AWS-managed policy is not in the assembly to check)."""
+
 
 def _no_internet_path() -> list[iam.PolicyStatement]:
     """Explicit denies: no internet path, no traffic copies, no shared snapshots."""
@@ -592,6 +628,34 @@ def _no_internet_path() -> list[iam.PolicyStatement]:
             sid="NoTrafficCopiesOrSharing",
             effect=iam.Effect.DENY,
             actions=list(EXFILTRATION_ACTIONS),
+            resources=["*"],
+        ),
+        iam.PolicyStatement(
+            sid="NoResourceSharing",
+            effect=iam.Effect.DENY,
+            actions=list(SHARING_ACTIONS),
+            resources=["*"],
+        ),
+    ]
+
+
+def _no_code_on_foreign_instances(cluster_name: str) -> list[iam.PolicyStatement]:
+    """Explicit denies: no new version of another deployment's launch template (its user data
+    would run under that template's instance profile), and no stopping or starting instances
+    (a changed user data runs on the next start). EKS and the node groups' Auto Scaling groups
+    start and stop nodes with their own service-linked roles."""
+    return [
+        iam.PolicyStatement(
+            sid="OwnLaunchTemplatesOnly",
+            effect=iam.Effect.DENY,
+            actions=["ec2:CreateLaunchTemplateVersion", "ec2:ModifyLaunchTemplate"],
+            resources=["*"],
+            conditions={"StringNotEquals": {"aws:ResourceTag/eks-secure:cluster": cluster_name}},
+        ),
+        iam.PolicyStatement(
+            sid="NoInstanceRestarts",
+            effect=iam.Effect.DENY,
+            actions=["ec2:StopInstances", "ec2:StartInstances"],
             resources=["*"],
         ),
     ]
@@ -679,6 +743,13 @@ def _creator_statements(
             },
         ),
         *_no_internet_path(),
+        *_no_code_on_foreign_instances(cluster_name),
+        iam.PolicyStatement(
+            sid="NoForeignNetworkInterfacePermissions",
+            effect=iam.Effect.DENY,
+            actions=["ec2:CreateNetworkInterfacePermission"],
+            resources=["*"],
+        ),
         iam.PolicyStatement(
             sid="CreateStackRolesWithBoundary",
             actions=list(ROLE_WRITING_ACTIONS),
