@@ -39,7 +39,7 @@ from typing import Any
 
 import pytest
 import yaml
-from synth import Synth
+from synth import REFERENCE_FIXTURES, Synth
 
 from eks_secure.preflight.assembly import load
 from eks_secure.preflight.check_iam import find_role
@@ -55,15 +55,6 @@ PYTHON = Path(
 SCANNER = Path(__file__).with_name("cloudsplaining_scan.py")
 EXCLUSIONS_FILE = Path(__file__).with_name("cloudsplaining-exclusions.yaml")
 RISKS = ("PrivilegeEscalation", "ResourceExposure", "DataExfiltration", "CredentialsExposure")
-PATTERNS = (
-    "base",
-    "subnet_per_app",
-    "private_nat",
-    "cilium",
-    "istio",
-    "isolation_pods",
-    "isolation",
-)
 
 
 def _document(*statements: dict[str, Any]) -> dict[str, Any]:
@@ -229,7 +220,10 @@ def test_conditional_denies_are_not_passed_to_the_scanner() -> None:
 
 @pytest.mark.parametrize(
     "fixture",
-    [pytest.param(n, marks=pytest.mark.xdist_group(n.replace("_", "-"))) for n in PATTERNS],
+    [
+        pytest.param(n, marks=pytest.mark.xdist_group(n.replace("_", "-")))
+        for n in REFERENCE_FIXTURES
+    ],
 )
 def test_no_iam_risk_in_any_role(fixture: str, request: pytest.FixtureRequest) -> None:
     if not PYTHON.exists():
