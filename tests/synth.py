@@ -227,3 +227,15 @@ def _preflight(outdir: Path) -> Report:
 def preflight(deployment: Synth) -> Report:
     """The ``eks-secure preflight`` report of a synthesized deployment, computed once."""
     return _preflight(deployment.outdir)
+
+
+REFERENCE_FIXTURES = (
+    "base",
+    "subnet_per_app",
+    "private_nat",
+    "cilium",
+    "istio",
+    "isolation_pods",
+    "isolation",
+)
+"""The session fixtures (tests/conftest.py) of every reference deployment."""

@@ -1,7 +1,9 @@
 """checkov over every synthesized template and generated manifest, once per session.
 
-One checkov process scans the CloudFormation templates (nested ones included) and the cdk8s
-manifests of all three reference deployments, offline (``--skip-download``). Every failed check
+One checkov process scans the CloudFormation templates (nested ones included), the cdk8s
+manifests and the Helm charts rendered with the values eks-secure deploys (every
+``Custom::AWSCDK-EKS-HelmChart`` whose chart is in ``../shared/charts``: Kyverno, Cilium, Istio
+base/istiod/gateway) of the reference deployments, offline (``--skip-download``). Every failed check
 must be fixed or listed, with its reason, in ``tests/checkov-skips.yaml``; an entry that no
 longer matches anything fails too, so the list never goes stale.
 
@@ -23,6 +25,7 @@ from typing import Any
 
 import pytest
 import yaml
+from helm import CHARTS, charts_available, is_test_hook, render_directory, resolve_intrinsics
 from synth import REPO, Synth, synth
 
 pytestmark = pytest.mark.xdist_group("checkov")
@@ -30,6 +33,11 @@ pytestmark = pytest.mark.xdist_group("checkov")
 CHECKOV = Path(os.environ.get("EKS_SECURE_CHECKOV", REPO / ".venv-checkov" / "bin" / "checkov"))
 SKIPS = REPO / "tests" / "checkov-skips.yaml"
 FRAMEWORKS = ("cloudformation", "kubernetes")
+HELM = os.environ.get("EKS_SECURE_CHECKOV_HELM") == "1"
+"""Opt-in until reviewed: the rendered Helm charts and the cilium/istio deployments (about 250
+open findings, most in the upstream charts' pod specs; see docs/security-posture.md)."""
+PATTERNS = ("base", "subnet-per-app", "private-nat", *(("cilium", "istio") if HELM else ()))
+PSEUDO = {"AWS::URLSuffix": "amazonaws.com"}
 
 
 @dataclass(frozen=True)
@@ -42,12 +50,67 @@ class Failure:
     name: str
 
 
-def write_inputs(root: Path, synths: dict[str, Synth]) -> None:
-    """Write what checkov scans under ``root``: ``<pattern>/cfn/*.json``, ``<pattern>/k8s/*.yaml``.
+def helm_releases(result: Synth) -> list[tuple[str, Path | None, dict[str, Any]]]:
+    """``(release, chart directory or None when absent, properties)`` of each Helm release.
 
-    Rendered Helm charts go in ``<pattern>/helm/`` once the offline rendering lands.
+    The chart directory is the repository's path after ``/eks-secure/`` (the mirror layout of
+    eks_secure/helm/source.py) under the shared charts.
     """
+    found = []
+    for template in result.templates.values():
+        for resource in template.get("Resources", {}).values():
+            if resource["Type"] != "Custom::AWSCDK-EKS-HelmChart":
+                continue
+            props = resource["Properties"]
+            repository = str(resolve_intrinsics(props["Repository"], PSEUDO))
+            chart = CHARTS / repository.split("/eks-secure/", 1)[1]
+            found.append(
+                (props["Release"], chart if (chart / "Chart.yaml").is_file() else None, props)
+            )
+    return found
+
+
+def _deploy_time(value: Any) -> Any:
+    """``value`` with ``Fn::Join`` and pseudo parameters resolved and every other intrinsic (the
+    cluster endpoint in Cilium's values) replaced by a placeholder host name."""
+    if isinstance(value, list):
+        return [_deploy_time(v) for v in value]
+    if isinstance(value, dict):
+        if set(value) == {"Fn::Join"}:
+            separator, parts = value["Fn::Join"]
+            return separator.join(str(_deploy_time(p)) for p in parts)
+        if set(value) == {"Ref"} and value["Ref"] in PSEUDO:
+            return PSEUDO[value["Ref"]]
+        if any(k.startswith("Fn::") or k == "Ref" for k in value):
+            return "resolved-at-deploy.eks.amazonaws.com"
+        return {k: _deploy_time(v) for k, v in value.items()}
+    return value
+
+
+def write_helm(directory: Path, result: Synth) -> None:
+    """``<release>.yaml``: each release's chart rendered with its deployed values (no tests)."""
+    for release, chart, props in helm_releases(result):
+        if chart is None:
+            continue
+        values = json.loads(_deploy_time(props.get("Values", "{}")))
+        objs = render_directory(
+            chart,
+            values,
+            release=release,
+            namespace=props.get("Namespace", "default"),
+            kubernetes_version=result.config.kubernetes_version,
+        )
+        kept = [o for o in objs if not is_test_hook(o)]
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / f"{release}.yaml").write_text(yaml.safe_dump_all(kept), encoding="utf-8")
+
+
+def write_inputs(root: Path, synths: dict[str, Synth]) -> None:
+    """Write what checkov scans under ``root``: ``<pattern>/cfn/*.json``,
+    ``<pattern>/k8s/*.yaml`` and, when the shared charts exist, ``<pattern>/helm/*.yaml``."""
     for pattern, result in synths.items():
+        if HELM and charts_available():
+            write_helm(root / pattern / "helm", result)
         cfn, k8s = root / pattern / "cfn", root / pattern / "k8s"
         cfn.mkdir(parents=True)
         k8s.mkdir(parents=True)
@@ -70,7 +133,7 @@ def _run_checkov() -> list[dict[str, Any]]:
     again between batches of the same module.
     """
     root = Path(tempfile.mkdtemp(prefix="eks-secure-checkov-"))
-    write_inputs(root, {p: synth(p) for p in ("base", "subnet-per-app", "private-nat")})
+    write_inputs(root, {p: synth(p) for p in PATTERNS})
     result = subprocess.run(
         [
             str(CHECKOV),
@@ -127,6 +190,24 @@ def test_checkov_scanned_every_framework(checkov_reports: list[dict[str, Any]]) 
     assert all(counts[f] > 0 for f in FRAMEWORKS), counts
     for report in checkov_reports:
         assert report["summary"]["parsing_errors"] == 0, report["check_type"]
+
+
+def test_helm_charts_are_rendered(tmp_path: Path) -> None:
+    """Every release with a shared chart renders; only istio-cni's chart is absent (checkov
+    scans them only with ``EKS_SECURE_CHECKOV_HELM=1``)."""
+    if not charts_available():
+        pytest.skip(f"{CHARTS} is absent: the Helm charts are not scanned")
+    releases = {
+        (r, c is not None) for p in ("cilium", "istio") for r, c, _ in helm_releases(synth(p))
+    }
+    assert {r for r, present in releases if not present} <= {"istio-cni"}, releases
+    write_helm(tmp_path, synth("istio"))
+    assert {f.stem for f in tmp_path.iterdir()} == {
+        "istio-base",
+        "istiod",
+        "istio-egressgateway",
+        "kyverno",
+    }
 
 
 def test_every_failed_check_is_fixed_or_reviewed(checkov_reports: list[dict[str, Any]]) -> None:

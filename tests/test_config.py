@@ -382,6 +382,30 @@ INVALID: list[tuple[str, str, Mutation, str]] = [
         setter("break_glass_trusted_arns", ["111111111111"]),
         "break_glass_trusted_arns[0]",
     ),
+    (
+        "break-glass trusts an account root",
+        BASE,
+        setter("break_glass_trusted_arns", ["arn:aws:iam::111111111111:root"]),
+        "break_glass_trusted_arns[0]",
+    ),
+    (
+        "break-glass session tag with a reserved key",
+        BASE,
+        setter("break_glass_session_tag", {"key": "aws:mfa", "value": "true"}),
+        "break_glass_session_tag.key",
+    ),
+    (
+        "break-glass session tag without a value",
+        BASE,
+        setter("break_glass_session_tag", {"key": "mfa"}),
+        "break_glass_session_tag.value",
+    ),
+    (
+        "break-glass alert topic is not an SNS ARN",
+        BASE,
+        setter("break_glass_alert_topic_arn", "arn:aws:sqs:eu-west-1:111111111111:q"),
+        "break_glass_alert_topic_arn",
+    ),
     ("one AZ", BASE, setter("availability_zones", ["eu-west-1a"]), "availability_zones"),
     (
         "AZ of wrong region",

@@ -170,6 +170,27 @@ ESCALATIONS = [
         {},
     ),
     (
+        "new user data in another deployment's launch template",
+        "creator",
+        "ec2:CreateLaunchTemplateVersion",
+        f"arn:aws:ec2:{REGION}:{ACCOUNT}:launch-template/lt-0foreign",
+        {"aws:ResourceTag/eks-secure:cluster": "other"},
+    ),
+    (
+        "restart an instance to run changed user data",
+        "creator",
+        "ec2:StartInstances",
+        f"arn:aws:ec2:{REGION}:{ACCOUNT}:instance/i-0ours",
+        OURS,
+    ),
+    (
+        "share a VPC endpoint service with another account",
+        "creator",
+        "ec2:ModifyVpcEndpointServicePermissions",
+        f"arn:aws:ec2:{REGION}:{ACCOUNT}:vpc-endpoint-service/vpce-svc-0ours",
+        OURS,
+    ),
+    (
         "a new stack with the cluster stack's prefix",
         "deployer",
         "cloudformation:CreateChangeSet",
@@ -199,6 +220,13 @@ ALLOWED = [
         "ec2:CreateTags",
         f"arn:aws:ec2:{REGION}:{ACCOUNT}:subnet/subnet-0ours",
         {**TAG_REQUEST, **OURS},
+    ),
+    (
+        "new version of this cluster's launch template",
+        "creator",
+        "ec2:CreateLaunchTemplateVersion",
+        f"arn:aws:ec2:{REGION}:{ACCOUNT}:launch-template/lt-0ours",
+        OURS,
     ),
     (
         "delete this cluster's subnet",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from synth import Synth, preflight
+from synth import REFERENCE_FIXTURES, Synth, preflight
 
 from eks_secure.preflight import Problem
 
@@ -26,15 +26,7 @@ def _open(problem: Problem) -> bool:
     "fixture",
     [
         pytest.param(name, marks=pytest.mark.xdist_group(name.replace("_", "-")))
-        for name in (
-            "base",
-            "subnet_per_app",
-            "private_nat",
-            "cilium",
-            "istio",
-            "isolation_pods",
-            "isolation",
-        )
+        for name in REFERENCE_FIXTURES
     ],
 )
 def test_reference_pattern_passes_preflight(fixture: str, request: pytest.FixtureRequest) -> None:

@@ -35,6 +35,9 @@ WILDCARD_REASONS: dict[str, str] = {
     "BoundaryClusterServices": "the boundary caps the cluster stack's roles at the services "
     "EKS nodes, the cluster role, the kubectl handler and flow logs use; the identity "
     "policies of each role narrow it further.",
+    "BoundaryKmsGrantsForAwsServices": "grants only for AWS services acting for the role "
+    "(kms:GrantIsForAWSResource: EBS volumes, EKS secrets encryption); the keys are created "
+    "by EKS and EBS callers at deploy time.",
     "BoundaryElbServiceLinkedRole": "limited by iam:AWSServiceName to Elastic Load Balancing "
     "(AmazonEKSClusterPolicy creates it for Service load balancers).",
     "BoundaryNodeManagement": "the SSM agent calls of AmazonSSMManagedInstanceCore take no "
@@ -61,6 +64,8 @@ WILDCARD_REASONS: dict[str, str] = {
     "KubectlHandler": "only Lambda functions and layers named <cluster>-* (explicit names set "
     "by SecureCluster); the action list is what their handlers call.",
     "NestedStacks": "only this cluster's nested stacks.",
+    "BreakGlassAlerts": "only the EventBridge rules, CloudWatch alarms and SNS topic named "
+    "<cluster>-* (BreakGlassAlerts sets the names); sns:Subscribe is not granted.",
     "StackParameters": "SSM parameters whose names CloudFormation generates (CFN-<id>-<suffix>), "
     "e.g. the kubectl-ready barrier aws_eks_v2 creates; the name cannot be scoped further.",
     "BootstrapAssets": "read-only access to this deployment's objects (key prefix "
@@ -168,8 +173,14 @@ class ClusterCreatorRole(Construct):
     :param cluster_stack_name: name of the stack the creator role deploys (scopes CloudFormation,
         IAM and Lambda permissions to resources that stack names).
     :param deployer_principals: who may run ``cdk deploy`` for the cluster stack.
-    :param break_glass_principals: who may assume the break-glass role (MFA always required);
-        default: the account, so IAM policies in the account decide who.
+    :param break_glass_principals: the roles and users who may assume the break-glass role, each
+        listed (an account root, which trusts every principal of the account, is refused): at
+        least one. Each needs MFA (``aws:MultiFactorAuthPresent``, at most
+        :data:`BREAK_GLASS_MFA_MAX_AGE_SECONDS` old) unless ``break_glass_session_tag`` admits it.
+    :param break_glass_session_tag: ``(key, value)`` of the session tag a federated or IAM
+        Identity Center session carries only after MFA at its identity provider (SAML and SSO
+        sessions have no MFA keys); a listed *role*'s sessions with that ``aws:PrincipalTag``
+        may assume the role without the MFA keys. Default: none (MFA keys for everyone).
     :param audit_trail: the cluster stack creates the CloudTrail trail ``<cluster>-audit`` and its
         bucket (statement ``AuditTrailAndItsBucket``). Default: False.
     """
@@ -182,7 +193,8 @@ class ClusterCreatorRole(Construct):
         cluster_name: str,
         cluster_stack_name: str,
         deployer_principals: Sequence[iam.IPrincipal],
-        break_glass_principals: Sequence[iam.IPrincipal] = (),
+        break_glass_principals: Sequence[iam.IPrincipal],
+        break_glass_session_tag: tuple[str, str] | None = None,
         audit_trail: bool = False,
     ) -> None:
         super().__init__(scope, id)
@@ -283,21 +295,38 @@ class ClusterCreatorRole(Construct):
             [(st, WILDCARD_REASONS.get(st.sid or "", "")) for st in deployer_statements],
         )
 
-        trusted = list(break_glass_principals) or [iam.AccountRootPrincipal()]
+        trusted = check_break_glass_principals(break_glass_principals)
         self.break_glass_role = iam.Role(
             self,
             "BreakGlass",
             role_name=break_glass_role_name(cluster_name),
             path=IAM_PATH,
-            assumed_by=iam.CompositePrincipal(*trusted).with_conditions(
-                {
-                    "Bool": {"aws:MultiFactorAuthPresent": "true"},
-                    "NumericLessThan": {"aws:MultiFactorAuthAge": "3600"},
-                }
-            ),
+            assumed_by=iam.CompositePrincipal(*trusted).with_conditions(BREAK_GLASS_MFA),
             description=f"Break-glass cluster admin of EKS cluster {cluster_name} (MFA required)",
             max_session_duration=cdk.Duration.hours(1),
         )
+        roles = [p for p in trusted if ":role/" in _principal_arn(p)]
+        if break_glass_session_tag is not None and roles:
+            key, value = break_glass_session_tag
+            trust = self.break_glass_role.assume_role_policy
+            assert trust is not None
+            trust.add_statements(
+                iam.PolicyStatement(
+                    sid="FederatedSessionsWithMfaTag",
+                    actions=["sts:AssumeRole"],
+                    principals=roles,
+                    conditions={"StringEquals": {f"aws:PrincipalTag/{key}": value}},
+                )
+            )
+        elif roles:
+            cdk.Annotations.of(self).add_warning_v2(
+                "eks-secure:break-glass-federated",
+                "break-glass trusts roles "
+                f"({', '.join(_principal_arn(p) for p in roles)}) with MFA keys only: sessions "
+                "from SAML or IAM Identity Center carry no aws:MultiFactorAuthPresent and cannot "
+                "assume it; set break_glass_session_tag to the tag your identity provider sets "
+                "after MFA (docs/creator-role-runbook.md)",
+            )
         """Emergency admin: MFA-only trust, one-hour sessions, explicit cluster-admin entry."""
         for role in (self.creator_role, self.deployer_role, self.break_glass_role):
             acknowledge(
@@ -310,6 +339,46 @@ class ClusterCreatorRole(Construct):
                 "must carry the boundary (CreateStackRolesWithBoundary); a boundary on it would "
                 "repeat its own identity policy.",
             )
+
+
+BREAK_GLASS_MFA_MAX_AGE_SECONDS = 3600
+"""Maximum age of the MFA of a break-glass assumption (``aws:MultiFactorAuthAge``)."""
+
+BREAK_GLASS_MFA = {
+    "Bool": {"aws:MultiFactorAuthPresent": "true"},
+    "NumericLessThan": {"aws:MultiFactorAuthAge": str(BREAK_GLASS_MFA_MAX_AGE_SECONDS)},
+}
+"""Conditions of the break-glass trust statement every listed principal may use."""
+
+
+def _principal_arn(principal: iam.IPrincipal) -> str:
+    return str(principal.arn) if isinstance(principal, iam.ArnPrincipal) else ""
+
+
+def check_break_glass_principals(principals: Sequence[iam.IPrincipal]) -> list[iam.IPrincipal]:
+    """The break-glass principals, each a listed role or user ARN (no account, no wildcard)."""
+    field = "ClusterCreatorRole.break_glass_principals"
+    if not principals:
+        raise ConfigError(
+            field,
+            "no principal may assume the break-glass role",
+            "list the roles or users of the people on call (deployments default to the admins)",
+        )
+    for i, principal in enumerate(principals):
+        arn = _principal_arn(principal)
+        if isinstance(principal, iam.AccountPrincipal) or arn.endswith(":root") or "*" in arn:
+            raise ConfigError(
+                f"{field}[{i}]",
+                f"{arn or type(principal).__name__} trusts every principal of an account",
+                "list the IAM roles or users allowed to break the glass, each by its ARN",
+            )
+        if ":role/" not in arn and ":user/" not in arn:
+            raise ConfigError(
+                f"{field}[{i}]",
+                f"{arn or type(principal).__name__} is not an IAM role or user ARN principal",
+                "pass iam.ArnPrincipal('arn:aws:iam::<account>:role/<name>') (or :user/<name>)",
+            )
+    return list(principals)
 
 
 def audit_trail_name(cluster_name: str) -> str:
@@ -419,7 +488,6 @@ def _boundary_statements(cluster_name: str) -> list[iam.PolicyStatement]:
                 "logs:DescribeLogStreams",
                 "lambda:GetFunction",
                 "lambda:InvokeFunction",
-                "kms:CreateGrant",
                 "kms:DescribeKey",
                 "kms:Decrypt",
                 "kms:Encrypt",
@@ -462,6 +530,14 @@ def _boundary_statements(cluster_name: str) -> list[iam.PolicyStatement]:
             resources=["*"],
         ),
         iam.PolicyStatement(
+            # grants only for AWS services using the key on the role's behalf (EBS volumes of
+            # encrypted nodes, EKS secrets encryption), never a grant to another principal
+            sid="BoundaryKmsGrantsForAwsServices",
+            actions=["kms:CreateGrant"],
+            resources=["*"],
+            conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+        ),
+        iam.PolicyStatement(
             sid="BoundaryElbServiceLinkedRole",
             actions=["iam:CreateServiceLinkedRole"],
             resources=["*"],
@@ -470,6 +546,7 @@ def _boundary_statements(cluster_name: str) -> list[iam.PolicyStatement]:
             },
         ),
         *_no_internet_path(),
+        *_no_code_on_foreign_instances(cluster_name),
     ]
 
 
@@ -505,6 +582,31 @@ EXFILTRATION_ACTIONS = (
 )
 """EC2 calls that copy traffic, share snapshots or images, or read instance passwords."""
 
+SHARING_ACTIONS = (
+    "ec2:CreateCoipPoolPermission",
+    "ec2:DeleteCoipPoolPermission",
+    "ec2:CreateLocalGatewayRouteTablePermission",
+    "ec2:DeleteLocalGatewayRouteTablePermission",
+    "ec2:ModifyVpcEndpointServicePermissions",
+    "ec2:CreateOdbNetworkPeering",
+    "ec2:ModifyOdbNetworkPeering",
+    "ec2:DeleteOdbNetworkPeering",
+    "ec2:AttachApplianceToNatGateway",
+    "ec2:DetachApplianceFromNatGateway",
+    "ec2:AttachResourcesToPlacementGroup",
+    "ec2:DetachResourcesFromPlacementGroup",
+    "ec2:PutResourcePolicy",
+    "ec2:DeleteResourcePolicy",
+    "ec2:CancelImageLaunchPermission",
+    "ec2:ResetSnapshotAttribute",
+)
+"""EC2 "Permissions management" calls (cloudsplaining's resource exposure): share pools, route
+tables, endpoint services or images with other accounts, or rewrite resource policies. No
+eks-secure resource needs them; denied to the creator and to every role under the boundary.
+``ec2:CreateNetworkInterfacePermission`` is denied to the creator only (EKS's cross-account
+control-plane ENIs are created by its service-linked role, outside the boundary, but the
+cluster role's AWS-managed policy is not in the assembly to check)."""
+
 
 def _no_internet_path() -> list[iam.PolicyStatement]:
     """Explicit denies: no internet path, no traffic copies, no shared snapshots."""
@@ -526,6 +628,34 @@ def _no_internet_path() -> list[iam.PolicyStatement]:
             sid="NoTrafficCopiesOrSharing",
             effect=iam.Effect.DENY,
             actions=list(EXFILTRATION_ACTIONS),
+            resources=["*"],
+        ),
+        iam.PolicyStatement(
+            sid="NoResourceSharing",
+            effect=iam.Effect.DENY,
+            actions=list(SHARING_ACTIONS),
+            resources=["*"],
+        ),
+    ]
+
+
+def _no_code_on_foreign_instances(cluster_name: str) -> list[iam.PolicyStatement]:
+    """Explicit denies: no new version of another deployment's launch template (its user data
+    would run under that template's instance profile), and no stopping or starting instances
+    (a changed user data runs on the next start). EKS and the node groups' Auto Scaling groups
+    start and stop nodes with their own service-linked roles."""
+    return [
+        iam.PolicyStatement(
+            sid="OwnLaunchTemplatesOnly",
+            effect=iam.Effect.DENY,
+            actions=["ec2:CreateLaunchTemplateVersion", "ec2:ModifyLaunchTemplate"],
+            resources=["*"],
+            conditions={"StringNotEquals": {"aws:ResourceTag/eks-secure:cluster": cluster_name}},
+        ),
+        iam.PolicyStatement(
+            sid="NoInstanceRestarts",
+            effect=iam.Effect.DENY,
+            actions=["ec2:StopInstances", "ec2:StartInstances"],
             resources=["*"],
         ),
     ]
@@ -613,6 +743,13 @@ def _creator_statements(
             },
         ),
         *_no_internet_path(),
+        *_no_code_on_foreign_instances(cluster_name),
+        iam.PolicyStatement(
+            sid="NoForeignNetworkInterfacePermissions",
+            effect=iam.Effect.DENY,
+            actions=["ec2:CreateNetworkInterfacePermission"],
+            resources=["*"],
+        ),
         iam.PolicyStatement(
             sid="CreateStackRolesWithBoundary",
             actions=list(ROLE_WRITING_ACTIONS),
@@ -836,6 +973,41 @@ def _creator_statements(
             resources=[
                 f"{arn}:lambda:{region_account}:function:{function_name_prefix(cluster_name)}*",
                 f"{arn}:lambda:{region_account}:layer:{function_name_prefix(cluster_name)}*",
+            ],
+        ),
+        iam.PolicyStatement(
+            # BreakGlassAlerts: its two rules, their alarms and the alert topic, by name
+            sid="BreakGlassAlerts",
+            actions=[
+                "events:DescribeRule",
+                "events:PutRule",
+                "events:DeleteRule",
+                "events:PutTargets",
+                "events:RemoveTargets",
+                "events:ListTargetsByRule",
+                "events:TagResource",
+                "events:UntagResource",
+                "sns:CreateTopic",
+                "sns:DeleteTopic",
+                "sns:GetTopicAttributes",
+                "sns:SetTopicAttributes",
+                "sns:TagResource",
+                "sns:UntagResource",
+                "sns:ListTagsForResource",
+                "sns:ListSubscriptionsByTopic",
+                "sns:GetDataProtectionPolicy",
+                "sns:PutDataProtectionPolicy",
+                "cloudwatch:PutMetricAlarm",
+                "cloudwatch:DeleteAlarms",
+                "cloudwatch:DescribeAlarms",
+                "cloudwatch:TagResource",
+                "cloudwatch:UntagResource",
+                "cloudwatch:ListTagsForResource",
+            ],
+            resources=[
+                f"{arn}:events:{region_account}:rule/{cluster_name}-*",
+                f"{arn}:sns:{region_account}:{cluster_name}-*",
+                f"{arn}:cloudwatch:{region_account}:alarm:{cluster_name}-*",
             ],
         ),
         iam.PolicyStatement(

@@ -44,8 +44,11 @@ from eks_secure.config.types import (
     PrincipalArn,
     RoleArn,
     RoleOrUserArn,
+    SnsTopicArn,
     SubnetPrefix,
+    TagKey,
     TagPairs,
+    TagValue,
     Text,
     matching,
 )
@@ -451,6 +454,17 @@ class IsolationSettings(ConfigModel):
         return {} if value is None else value
 
 
+class SessionTag(ConfigModel):
+    """A session tag (``aws:PrincipalTag/<key>``) a principal's sessions must carry."""
+
+    key: TagKey = Field(examples=["mfa"])
+    """Tag key, as the identity provider passes it (SAML attribute
+    ``https://aws.amazon.com/SAML/Attributes/PrincipalTag:<key>``, or an IAM Identity Center
+    attribute for access control)."""
+    value: TagValue = Field(examples=["true"])
+    """The value the identity provider sets only for sessions that passed MFA."""
+
+
 class AuditSettings(ConfigModel):
     """Control-plane audit logs and an optional CloudTrail trail (seed 003)."""
 
@@ -637,8 +651,19 @@ class DeploymentConfig(ConfigModel):
     """Principals (role, user or account-root ARNs) allowed to assume ``<cluster>-deployer``,
     each once. Default: the admins."""
     break_glass_trusted_arns: tuple[PrincipalArn, ...] = ()
-    """Principals allowed to assume ``<cluster>-break-glass``, always with MFA, each once.
-    Default: the account root (IAM policies in the account then decide who)."""
+    """IAM roles or users allowed to assume ``<cluster>-break-glass``, each once, listed by ARN
+    (an account root is refused: it would trust every principal of the account). Each needs
+    MFA no older than one hour, or, for a role, ``break_glass_session_tag``. Default: the
+    ``admin_role_arns``."""
+    break_glass_session_tag: SessionTag | None = None
+    """The session tag a federated (SAML) or IAM Identity Center session of a trusted role
+    carries only after MFA at the identity provider: such sessions have no MFA keys, so without
+    this tag they cannot assume the break-glass role. Default: none (MFA keys only)."""
+    break_glass_alert_topic_arn: SnsTopicArn | None = None
+    """SNS topic (in the deployment's Region) for the alerts on every break-glass assumption and
+    access-entry change; its key policy must let EventBridge and CloudWatch use its key.
+    Default: the cluster stack creates the KMS-encrypted topic
+    ``<cluster>-break-glass-alerts``."""
     control_plane_egress: tuple[ControlPlaneDestination, ...] = ()
     """Addresses the API server itself calls (OIDC issuer, webhooks outside the cluster,
     aggregated APIs); each opens a security-group rule and NACL entries and needs a route."""
@@ -806,9 +831,15 @@ class DeploymentConfig(ConfigModel):
         defer(info, [p for p in problems if p.field.startswith("viewer_role_arns")])
         return value
 
-    @field_validator("deployer_role_arns", "break_glass_trusted_arns")
+    @field_validator("deployer_role_arns")
     @classmethod
     def _principals(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return _entries(value, "ARN")
+
+    @field_validator("break_glass_trusted_arns")
+    @classmethod
+    def _break_glass_principals(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        check(rules.break_glass_principals(value, ""))
         return _entries(value, "ARN")
 
     @field_validator("control_plane_egress")

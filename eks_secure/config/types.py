@@ -32,8 +32,11 @@ __all__ = [
     "PrincipalArn",
     "RoleArn",
     "RoleOrUserArn",
+    "SnsTopicArn",
     "SubnetPrefix",
+    "TagKey",
     "TagPairs",
+    "TagValue",
     "Text",
     "label",
     "matching",
@@ -134,6 +137,12 @@ RoleOrUserArn = Annotated[str, Strict(), _ROLE_OR_USER[0], _ROLE_OR_USER[1]]
 PrincipalArn = Annotated[str, Strict(), _PRINCIPAL[0], _PRINCIPAL[1]]
 """An IAM role, user or account-root ARN."""
 
+_SNS_TOPIC = matching(
+    rules.SNS_TOPIC_ARN, "an SNS topic ARN", "arn:aws:sns:eu-west-1:111111111111:on-call"
+)
+SnsTopicArn = Annotated[str, Strict(), _SNS_TOPIC[0], _SNS_TOPIC[1]]
+"""An SNS topic ARN."""
+
 Port = Annotated[
     int,
     Strict(),
@@ -189,6 +198,8 @@ class _MappingAsPairs:
 
 
 _TagKey = Annotated[str, Strict(), rule(lambda v: rules.tag_key(v, ""))]
+TagKey = _TagKey
+"""A tag key: 1-128 characters of AWS's tag alphabet, not starting with ``aws:``."""
 _TagValue = Annotated[
     str, Strict(), rule(lambda v: rules.tag_value(v, "")), JsonSchemaExtra(examples=["1234"])
 ]
@@ -200,6 +211,9 @@ _AddonName = Annotated[
 ]
 _ADDON_VERSION = matching(rules.ADDON_VERSION, "an EKS add-on version", "v1.20.1-eksbuild.1")
 _AddonVersion = Annotated[str, Strict(), _ADDON_VERSION[0], _ADDON_VERSION[1]]
+
+TagValue = _TagValue
+"""A tag value: at most 256 characters of AWS's tag alphabet."""
 
 TagPairs = Annotated[tuple[tuple[str, str], ...], _MappingAsPairs(_TagKey, _TagValue)]
 """Resource tags: a YAML mapping of key to value, kept as sorted pairs."""

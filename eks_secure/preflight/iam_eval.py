@@ -19,6 +19,9 @@ documented logic for the identity-based policies of one principal:
   ``...IfExists`` is true then; ``ForAllValues`` is true for a missing or empty key,
   ``ForAnyValue`` false.
 
+:func:`trust_policy_statements` reads a role's trust policy the same way (its ``Principal``
+turned into conditions on the caller).
+
 Not modelled: policy variables (``${aws:username}``), resource policies, permission boundaries,
 session policies, SCPs and RCPs (none can be seen in a cloud assembly), date operators.
 """
@@ -106,6 +109,63 @@ class Statement:
 def policy_statements(document: Mapping[str, Any], policy: str = "") -> list[Statement]:
     """The statements of a policy document."""
     return [Statement.from_json(s, policy) for s in _as_list(document.get("Statement"))]
+
+
+_ROOT = re.compile(r"^arn:aws[-a-z]*:iam::(\d{12}):root$")
+_PRINCIPAL_KEYS = {"Service": "aws:PrincipalServiceName", "Federated": "aws:FederatedProvider"}
+
+
+def _caller_conditions(kind: str, values: list[str]) -> list[dict[str, dict[str, tuple[str, ...]]]]:
+    """One condition set per group of principals a statement names (any group may match)."""
+    if kind != "AWS":
+        return [{"StringEquals": {_PRINCIPAL_KEYS[kind]: tuple(values)}}]
+    groups = []
+    accounts = [m.group(1) for v in values if (m := _ROOT.match(v))]
+    accounts += [v for v in values if re.fullmatch(r"\d{12}", v)]
+    arns = [v for v in values if not _ROOT.match(v) and not re.fullmatch(r"\d{12}", v)]
+    if accounts:
+        groups.append({"StringEquals": {"aws:PrincipalAccount": tuple(accounts)}})
+    if arns:
+        groups.append({"ArnEquals": {"aws:PrincipalArn": tuple(arns)}})
+    return groups
+
+
+def trust_policy_statements(document: Mapping[str, Any], policy: str = "") -> list[Statement]:
+    """A role's trust policy as statements :func:`evaluate` can decide ``sts:AssumeRole*`` with.
+
+    Each ``Principal`` becomes a condition on the caller, which the request context names:
+    ``aws:PrincipalArn`` for role and user ARNs (a role session's is its role's ARN),
+    ``aws:PrincipalAccount`` for an account (root ARN or ID), ``aws:PrincipalServiceName`` for
+    a service and ``aws:FederatedProvider`` for a federated provider; a statement naming
+    several kinds becomes one statement per kind. ``"*"`` matches any caller; ``NotPrincipal``
+    is not modelled (ValueError).
+    """
+    statements = []
+    for data in _as_list(document.get("Statement")):
+        if "NotPrincipal" in data:
+            raise ValueError("NotPrincipal is not modelled")
+        base = Statement.from_json({**data, "Resource": "*"}, policy)
+        principal = data.get("Principal", {})
+        if principal == "*" or (isinstance(principal, dict) and principal.get("AWS") == "*"):
+            statements.append(base)
+            continue
+        for kind, values in dict(principal).items():
+            for group in _caller_conditions(str(kind), [str(v) for v in _as_list(values)]):
+                conditions = {op: dict(keys) for op, keys in base.conditions.items()}
+                for op, keys in group.items():
+                    conditions.setdefault(op, {}).update(keys)
+                statements.append(
+                    Statement(
+                        effect=base.effect,
+                        actions=base.actions,
+                        not_actions=base.not_actions,
+                        resources=("*",),
+                        conditions=conditions,
+                        sid=base.sid,
+                        policy=policy,
+                    )
+                )
+    return statements
 
 
 _GLOB_CACHE: dict[tuple[str, bool], re.Pattern[str]] = {}

@@ -34,6 +34,9 @@ NAME_PROPERTIES: dict[str, tuple[str | None, int]] = {
     "AWS::EKS::Cluster": ("Name", 100),
     "AWS::CloudTrail::Trail": ("TrailName", 128),
     "AWS::S3::Bucket": ("BucketName", 63),
+    "AWS::Events::Rule": ("Name", 64),
+    "AWS::SNS::Topic": ("TopicName", 256),
+    "AWS::CloudWatch::Alarm": ("AlarmName", 255),
 }
 """Resource types whose name CloudFormation generates when absent: (name property, max length)."""
 
@@ -149,6 +152,8 @@ def ref_value(stack: Stack, logical_id: str) -> str:
         return f"arn:{env.partition}:lambda:{env.region}:{env.account}:layer:{name}:1"
     if rtype == "AWS::EKS::Nodegroup":
         return f"{stack.text(props.get('ClusterName'))}/{nodegroup_name(stack, logical_id)}"
+    if rtype == "AWS::SNS::Topic":
+        return f"arn:{env.partition}:sns:{env.region}:{env.account}:{name_of(stack, logical_id)}"
     declared = name_of(stack, logical_id)
     if declared is not None:
         return declared
@@ -198,6 +203,12 @@ def arn_of(stack: Stack, logical_id: str) -> str | None:
         return f"{prefix}:cloudtrail:{regional}:trail/{name_of(stack, logical_id)}"
     if rtype == "AWS::S3::Bucket":
         return f"{prefix}:s3:::{(name_of(stack, logical_id) or '').lower()}"
+    if rtype == "AWS::Events::Rule":
+        return f"{prefix}:events:{regional}:rule/{name_of(stack, logical_id)}"
+    if rtype == "AWS::SNS::Topic":
+        return ref_value(stack, logical_id)
+    if rtype == "AWS::CloudWatch::Alarm":
+        return f"{prefix}:cloudwatch:{regional}:alarm:{name_of(stack, logical_id)}"
     if rtype == "AWS::EKS::Nodegroup":
         return f"{prefix}:eks:{regional}:nodegroup/{ref_value(stack, logical_id)}/{uuid}"
     if rtype == "AWS::EKS::Addon":

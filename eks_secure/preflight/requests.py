@@ -71,6 +71,8 @@ PROPERTY_GATED = {
     "logs:PutIndexPolicy": "FieldIndexPolicies",
     "logs:DeleteIndexPolicy": "FieldIndexPolicies",
     "logs:DescribeIndexPolicies": "FieldIndexPolicies",
+    "sns:Subscribe": "Subscription",
+    "sns:Unsubscribe": "Subscription",
 }
 """Same-service handler permissions needed only when the resource sets the property."""
 
@@ -96,6 +98,10 @@ BOUNDARY_KEYED = (
 
 NOT_PASSED = ("PrincipalArn",)
 """Properties holding role ARNs that are referenced, not passed (an access entry's principal)."""
+
+MATCH_ONLY = ("EventPattern",)
+"""Top-level properties that only describe what to match (an EventBridge rule's pattern naming
+the break-glass role): the ARNs in them are neither passed nor acted on."""
 
 CREATING_VERBS = ("Create", "Run", "Allocate", "Publish", "Import", "Register")
 CREATING_ACTIONS = ("ssm:PutParameter",)
@@ -158,6 +164,8 @@ class _Referenced:
 def _references(stack: Stack, logical_id: str, props: dict[str, Any]) -> _Referenced:
     found = _Referenced()
     for path, value in _walk(props):
+        if path.split(".", 1)[0] in MATCH_ONLY:
+            continue
         arn: str | None = None
         owner: tuple[Stack, str] | None = None
         if isinstance(value, ResourceRef) and value.logical_id in value.stack.resources:
