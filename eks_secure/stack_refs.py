@@ -16,6 +16,10 @@ from constructs import Construct
 
 from eks_secure.errors import ConfigError
 
+_PASSED = "_eks_secure_passed"
+"""Attribute of a parameter made by :func:`pass_to`: the value it passes, resolved in the
+parent (so a second call with the same value reuses it and another value is an error)."""
+
 
 def _nested(stack: cdk.Stack) -> cdk.NestedStack | None:
     return stack if isinstance(stack, cdk.NestedStack) else None
@@ -56,15 +60,25 @@ def pass_to(consumer: Construct, producer: cdk.Stack, name: str, value: str) -> 
     if nested_target is None:
         return value
     parent = nested_target.nested_stack_parent
+    if parent is None:  # pragma: no cover - a NestedStack always has a parent stack
+        return value
     if parent is producer:
         outer = value
     elif nested_producer is not None and nested_producer.nested_stack_parent is parent:
         outer = _export(nested_producer, name, value)
     else:
         return value
+    passed = parent.resolve(outer)  # the same value, whichever token stands for it
     existing = nested_target.node.try_find_child(name)
-    if isinstance(existing, cdk.CfnParameter):
+    if existing is not None:
+        if not isinstance(existing, cdk.CfnParameter) or getattr(existing, _PASSED, None) != passed:
+            raise ConfigError(
+                "pass_to.name",
+                f"parameter '{name}' of {nested_target.node.path} already passes another value",
+                "give each passed value its own name",
+            )
         return existing.value_as_string
     parameter = cdk.CfnParameter(nested_target, name, type="String")
+    setattr(parameter, _PASSED, passed)
     nested_target.set_parameter(name, outer)
     return parameter.value_as_string
