@@ -21,7 +21,8 @@ pytestmark = pytest.mark.xdist_group("docs")
 
 PAGES = sorted([REPO / "README.md", *(REPO / "docs").rglob("*.md")])
 LINK = re.compile(r"\]\(([^)#\s]+)(#[^)\s]*)?\)")
-CITED_TEST = re.compile(r"tests/(test_[a-z0-9_]+\.py)::(test_[A-Za-z0-9_]+)")
+CITED_TEST = re.compile(r"(?<![\w/])(?:tests/)?(test_[a-z0-9_]+\.py)::(test_[A-Za-z0-9_]+)")
+"""A cited test, ``tests/test_x.py::test_name`` or, in the security tables, ``test_x.py::...``."""
 
 
 REPO_PATH = re.compile(
