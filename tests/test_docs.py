@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -12,7 +13,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from synth import REPO
+from helm import SHARED
+from synth import REPO, Synth
 
 from eks_secure.advisor import RULES
 from eks_secure.testing import ASSET_HASH
@@ -21,7 +23,8 @@ pytestmark = pytest.mark.xdist_group("docs")
 
 PAGES = sorted([REPO / "README.md", *(REPO / "docs").rglob("*.md")])
 LINK = re.compile(r"\]\(([^)#\s]+)(#[^)\s]*)?\)")
-CITED_TEST = re.compile(r"tests/(test_[a-z0-9_]+\.py)::(test_[A-Za-z0-9_]+)")
+CITED_TEST = re.compile(r"(?<![\w/])(?:tests/)?(test_[a-z0-9_]+\.py)::(test_[A-Za-z0-9_]+)")
+"""A cited test, ``tests/test_x.py::test_name`` or, in the security tables, ``test_x.py::...``."""
 
 
 REPO_PATH = re.compile(
@@ -197,3 +200,151 @@ def test_cluster_port_table_lists_the_ports_the_cluster_needs() -> None:
     assert sorted(rows) == sorted(CLUSTER_NEEDED_PORTS)
     for port in (*IN_CLUSTER_WEBHOOK_PORTS, KUBELET_PORT):
         assert "ControlPlaneEgress" in rows[port] or "as 4443" in rows[port], port
+
+
+SEEDS_SECTION = "## Source articles, recommendation by recommendation"
+SEED_HEADING = re.compile(r"^(\d{3}): .+ \(`((\d{3})_[0-9a-f]+\.txt)`\)$")
+SEED_ROW = re.compile(r"^\| (\d{3})-R(\d+) \|(.*)\|$", re.MULTILINE)
+NO_TEST_REASON = re.compile(r"^(out of scope|deploy-time): \S.{10,}")
+
+
+def _seed_articles() -> dict[str, tuple[str, list[list[str]]]]:
+    """The articles of the seeds section of docs/security-posture.md: number -> (file name,
+    rows as [recommendation, implemented by, checked by])."""
+    page = (REPO / "docs" / "security-posture.md").read_text(encoding="utf-8")
+    assert SEEDS_SECTION in page, f"docs/security-posture.md lacks {SEEDS_SECTION!r}"
+    section = page.split(SEEDS_SECTION, 1)[1].split("\n## ", 1)[0]
+    articles: dict[str, tuple[str, list[list[str]]]] = {}
+    for part in section.split("\n### ")[1:]:
+        heading, body = part.split("\n", 1)
+        match = SEED_HEADING.match(heading)
+        assert match, f"seed heading {heading!r}: '<nnn>: <title> (`<nnn>_<hash>.txt`)'"
+        number, file_name, file_number = match.groups()
+        assert number == file_number, heading
+        rows = []
+        for index, row in enumerate(SEED_ROW.finditer(body), start=1):
+            assert (row.group(1), int(row.group(2))) == (number, index), (
+                f"{number}: entries are numbered {number}-R1, {number}-R2, ... in order "
+                f"(found {row.group(0)[:30]!r} as entry {index})"
+            )
+            rows.append([cell.strip() for cell in row.group(3).split(" | ")])
+        articles[number] = (file_name, rows)
+    return articles
+
+
+def test_every_source_recommendation_is_mapped() -> None:
+    """Each of the five source articles has its table, and every recommendation in it names
+    what implements it and either a cited test or an explicit out-of-scope / deploy-time
+    reason: none is left blank."""
+    articles = _seed_articles()
+    assert sorted(articles) == ["000", "001", "002", "003", "004"]
+    for number, (_, rows) in articles.items():
+        assert rows, f"article {number} maps no recommendation"
+        for recommendation, implemented_by, checked_by in rows:
+            entry = f"{number}: {recommendation[:50]!r}"
+            assert recommendation and implemented_by, f"{entry}: a cell is empty"
+            assert CITED_TEST.search(checked_by) or NO_TEST_REASON.match(checked_by), (
+                f"{entry}: 'Checked by' must cite tests/test_x.py::test_name or give "
+                f"'out of scope: <reason>' / 'deploy-time: <doc link>', not {checked_by!r}"
+            )
+            if checked_by.startswith("deploy-time:"):
+                assert LINK.search(checked_by), f"{entry}: a deploy-time entry links its check"
+
+
+def test_source_articles_are_the_seed_files() -> None:
+    """The section maps exactly the articles in ../shared/seeds, by file name."""
+    seeds = SHARED / "seeds"
+    if not seeds.is_dir():
+        pytest.skip(f"{seeds} is absent (set EKS_SECURE_SHARED to the shared directory)")
+    on_disk = sorted(p.name for p in seeds.glob("*.txt"))
+    assert sorted(name for name, _ in _seed_articles().values()) == on_disk
+
+
+STATEMENT_NAME = re.compile(r"`([A-Z][a-z0-9]+(?:[A-Z][a-z0-9]+)+)`")
+"""A strictly CamelCase name in backticks: how the page cites policy statements (Sid)."""
+NOT_STATEMENTS = {
+    "IfExists": "the IAM operator suffix the SCP caveats explain eks-secure does not use",
+    "BoolIfExists": "as IfExists",
+    "StringNotEqualsIfExists": "as IfExists",
+    "PrivilegeEscalation": "a cloudsplaining risk type",
+    "ResourceExposure": "a cloudsplaining risk type",
+    "DataExfiltration": "a cloudsplaining risk type",
+    "CredentialsExposure": "a cloudsplaining risk type",
+    "AwsSolutions": "cdk-nag's pack",
+    "S3BucketLoggingEnabled": "a cdk-nag compliance rule",
+    "S3BucketReplicationEnabled": "a cdk-nag compliance rule",
+    "CloudTrailCloudWatchLogsEnabled": "a cdk-nag compliance rule",
+    "KeyName": "a launch-template property eks-secure never sets (EksSecure-EKS7 checks it)",
+    "RemoteAccess": "a node-group property eks-secure never sets (EksSecure-EKS7 checks it)",
+    "VpcEndpointPolicySupported": "a field of EC2's DescribeVpcEndpointServices answer",
+    "NodeConfig": "nodeadm's kind, inside the launch templates' MIME user data",
+    "ClusterSecurityGroupId": "an attribute of AWS::EKS::Cluster (used with isolation-pods)",
+    "SecurityGroupPolicy": "a Kubernetes kind of the isolation-pods example (pod security groups)",
+    "CiliumClusterwideNetworkPolicy": "the kind cilium_host_firewall_policy() builds",
+}
+"""CamelCase names the page cites that are neither statements nor in a template or the code."""
+
+
+def _python_names() -> set[str]:
+    """Identifiers (not strings) of the library and the tests: classes, functions, names."""
+    names: set[str] = set()
+    for path in [*(REPO / "eks_secure").rglob("*.py"), *(REPO / "tests").glob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef | ast.FunctionDef):
+                names.add(node.name)
+            elif isinstance(node, ast.Name):
+                names.add(node.id)
+            elif isinstance(node, ast.Attribute):
+                names.add(node.attr)
+    return names
+
+
+def _statements_and_words(document: object, sids: set[str], words: set[str]) -> None:
+    """Collect the ``Sid`` values of ``document`` into ``sids`` and every other name in it
+    (keys, and the parts of values without spaces, such as ``iam:TagRole``) into ``words``.
+    JSON held in strings (the cluster's manifests) is read too."""
+    if isinstance(document, dict):
+        for key, value in document.items():
+            words.update(re.findall(r"[A-Za-z0-9]+", key))
+            if key == "Sid" and isinstance(value, str):
+                sids.add(value)
+            else:
+                _statements_and_words(value, sids, words)
+    elif isinstance(document, list):
+        for item in document:
+            _statements_and_words(item, sids, words)
+    elif isinstance(document, str):
+        if document[:1] in "[{":
+            try:
+                _statements_and_words(json.loads(document), sids, words)
+                return
+            except ValueError:
+                pass
+        if not re.search(r"\s", document):
+            words.update(re.findall(r"[A-Za-z0-9]+", document))
+
+
+@pytest.mark.xdist_group("isolation")
+def test_cited_statements_are_in_the_templates(isolation: Synth) -> None:
+    """Every statement name (Sid) docs/security-posture.md cites exists in a synthesized policy:
+    the creator, boundary and deployer policies, the endpoint and key policies of the example
+    with every isolation and audit feature on, or the organisation SCP. A CamelCase name that
+    is no Sid must be a name of the templates, the construct tree or the code."""
+    from eks_secure.org.scp import eks_guardrail_document
+
+    sids: set[str] = set()
+    words: set[str] = set()
+    for template in isolation.templates.values():
+        _statements_and_words(template, sids, words)
+    scp = eks_guardrail_document(exempt_principal_arns=["arn:aws:iam::111122223333:role/x"])
+    _statements_and_words(scp, sids, words)
+    tree = json.loads((isolation.outdir / "tree.json").read_text(encoding="utf-8"))
+    _statements_and_words(tree, set(), words)  # construct IDs, such as RolesBoundary
+    page = (REPO / "docs" / "security-posture.md").read_text(encoding="utf-8")
+    cited = set(STATEMENT_NAME.findall(page))
+    assert len(cited & sids) >= 40, "the page cites the statements of the creator policies"
+    unknown = cited - sids - words - _python_names() - set(NOT_STATEMENTS)
+    assert not unknown, (
+        f"docs/security-posture.md cites {sorted(unknown)}: no statement (Sid) of any "
+        "synthesized template or of the SCP, and no other name of the templates or the code"
+    )
