@@ -94,24 +94,14 @@ def run(case: str, apps: int | None, outdir: str, app_stacks: str | None = None)
             importlib.import_module(module)
     with phase("import eks_secure (+ used aws_cdk submodules)"):
         import aws_cdk as cdk
-        import yaml
 
-        from eks_secure.config.loader import parse_config
         from eks_secure.deployment import EksSecureDeployment
-        from eks_secure.network.lock import lock_path, read_lock
-        from patterns.load import default_config_path, project_context
-        from patterns.scale import scale_config
+        from patterns.load import project_context
+        from scripts.benchmark import pattern_config
     with phase("config (YAML, pydantic, address plan)"):
-        if apps is None:
-            path = default_config_path(case)
-            data = yaml.safe_load(path.read_text())
-            data["pattern"] = case
-            lock = read_lock(lock_path(path))
-        else:
-            data, lock = scale_config(case, apps), {}
-        if app_stacks:
-            data["app_stacks"] = app_stacks
-        config = parse_config(data, lock=lock)
+        config, lock = pattern_config(
+            case, apps, {"app_stacks": app_stacks} if app_stacks else None
+        )
     with phase("construct tree"):
         app = cdk.App(outdir=outdir, context=project_context(), stack_traces=False)
         EksSecureDeployment.from_config(app, config, address_lock=lock)
