@@ -120,15 +120,16 @@ def _empty_app(outdir: str) -> None:
     app.synth()
 
 
-def _pattern_app(outdir: str, pattern: str, apps: int | None) -> None:
-    """The reference app of ``pattern`` (its example and lock), or ``apps`` generated apps."""
-    import aws_cdk as cdk
+def pattern_config(
+    pattern: str, apps: int | None, overrides: dict[str, Any] | None = None
+) -> tuple[Any, dict[str, Any]]:
+    """The parsed config and address lock of ``pattern``'s example (or ``apps`` generated
+    apps), with top-level ``overrides`` applied."""
     import yaml
 
     from eks_secure.config.loader import parse_config
-    from eks_secure.deployment import EksSecureDeployment
     from eks_secure.network.lock import lock_path, read_lock
-    from patterns.load import default_config_path, project_context
+    from patterns.load import default_config_path
     from patterns.scale import scale_config
 
     if apps is None:
@@ -138,7 +139,18 @@ def _pattern_app(outdir: str, pattern: str, apps: int | None) -> None:
         lock = read_lock(lock_path(path))
     else:
         data, lock = scale_config(pattern, apps), {}
-    config = parse_config(data, lock=lock)
+    data.update(overrides or {})
+    return parse_config(data, lock=lock), lock
+
+
+def _pattern_app(outdir: str, pattern: str, apps: int | None) -> None:
+    """The reference app of ``pattern`` (its example and lock), or ``apps`` generated apps."""
+    import aws_cdk as cdk
+
+    from eks_secure.deployment import EksSecureDeployment
+    from patterns.load import project_context
+
+    config, lock = pattern_config(pattern, apps)
     app = cdk.App(outdir=outdir, context=project_context(), stack_traces=False)
     EksSecureDeployment.from_config(app, config, address_lock=lock)
     app.synth()

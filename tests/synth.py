@@ -174,7 +174,17 @@ def synth_config(
     """Build and synthesize the reference deployment of a raw config dict (with ``lock``)."""
     config = parse_config(copy.deepcopy(data))
     outdir = Path(tempfile.mkdtemp(prefix="app-", dir=SYNTH_ROOT.name))
-    app = cdk.App(outdir=str(outdir), context=project_context(), stack_traces=False)
+    # CDK's built-in template validation (cfn-lint rules ported to Node.js, errors under
+    # `@aws-cdk/core:validateAgainstDefaultRules`) took about half of each synthesis
+    # (docs/performance.md); the suite runs cfn-lint itself on every template of every pattern
+    # (template_checks.cfn_lint_findings), and tests/test_reference_app.py keeps the built-in
+    # check in the reference app's whole `cdk synth` runs. Templates are identical either way.
+    app = cdk.App(
+        outdir=str(outdir),
+        context=project_context(),
+        stack_traces=False,
+        builtin_cloud_formation_validation=False,
+    )
     deployment = EksSecureDeployment.from_config(app, config, address_lock=lock)
     packs = nag_packs(app) if nag else []
     if packs:
