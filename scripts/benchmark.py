@@ -33,7 +33,10 @@ PYTHON = REPO / ".venv" / "bin" / "python"
 DOC = REPO / "docs" / "performance.md"
 BEGIN, END = "<!-- benchmark:begin -->", "<!-- benchmark:end -->"
 
-PATTERNS = ("base", "subnet-per-app", "private-nat", "cilium")
+from eks_secure.egress.registry import pattern_names  # noqa: E402 (after the sys.path line)
+
+PATTERNS = pattern_names()
+"""Every reference pattern (``base`` and each registered one: istio included)."""
 SCALE_APPS = (1, 2, 10, 30, 60, 120, 250)
 TARGETS = {
     "pattern synth / bare app": 1.25,
