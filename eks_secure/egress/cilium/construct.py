@@ -99,28 +99,24 @@ and security groups), in this stack's account and region: no write on ``*``. Its
 ENIs only."""
 
 
+def _resources(requests: tuple[str, str], limits: tuple[str, str]) -> dict[str, dict[str, str]]:
+    """A container's resources from ``(cpu, memory)`` requests and limits."""
+    return {
+        "requests": {"cpu": requests[0], "memory": requests[1]},
+        "limits": {"cpu": limits[0], "memory": limits[1]},
+    }
+
+
 CILIUM_RESOURCES: dict[str, dict[str, dict[str, str]]] = {
-    "agent": {
-        "requests": {"cpu": "100m", "memory": "512Mi"},
-        "limits": {"cpu": "2", "memory": "2Gi"},
-    },
-    "envoy": {
-        "requests": {"cpu": "50m", "memory": "128Mi"},
-        "limits": {"cpu": "1", "memory": "1Gi"},
-    },
-    "init": {
-        "requests": {"cpu": "10m", "memory": "32Mi"},
-        "limits": {"cpu": "1", "memory": "256Mi"},
-    },
-    "operator": {
-        "requests": {"cpu": "50m", "memory": "128Mi"},
-        "limits": {"cpu": "1", "memory": "1Gi"},
-    },
+    "agent": _resources(("100m", "512Mi"), ("2", "2Gi")),
+    "envoy": _resources(("50m", "128Mi"), ("1", "1Gi")),
+    "init": _resources(("10m", "32Mi"), ("1", "256Mi")),
+    "operator": _resources(("50m", "128Mi"), ("1", "1Gi")),
 }
 """Requests and limits of the agent, its init containers (short file and sysctl set-up), its
-Envoy and the operator (the chart sets none): the
-requests reserve what they use at rest on a reference cluster; the limits, several times that,
-keep a runaway agent from starving a node while leaving room for policy recomputation bursts
+Envoy and the operator (the chart sets none): the requests reserve what they use at rest on a
+reference cluster; the limits, several times that, keep a runaway agent from starving a node
+while leaving room for policy recomputation bursts
 (an agent killed at its memory limit restarts; the eBPF datapath keeps forwarding meanwhile)."""
 
 
