@@ -262,7 +262,9 @@ def unknown_value_paths(chart: str, values: Mapping[str, Any]) -> list[str]:
 
     A key is declared when the defaults have it at the same place; below a default that is an
     empty map or null (free-form, such as ``nodeSelector: {}``), or a label map (a key with a
-    ``/``, such as ``kubernetes.io/os``), anything goes. Subchart values
+    ``/``, such as ``kubernetes.io/os``), anything goes; so below a ``resources`` block's
+    ``limits`` or ``requests`` (any resource name, ``cpu`` too where the default sets only
+    ``memory``). Subchart values
     (``<dependency name>.*``) are checked against the subchart's own values.yaml.
     """
     return sorted(_unknown(values, default_values(chart), (), chart))
@@ -272,6 +274,8 @@ def _unknown(
     values: Mapping[str, Any], defaults: Any, path: tuple[str, ...], chart: str
 ) -> Iterator[str]:
     if not isinstance(defaults, Mapping) or not defaults or any("/" in k for k in defaults):
+        return
+    if path[-2:-1] == ("resources",) and path[-1] in ("limits", "requests"):
         return
     subcharts = {p.name for p in (chart_dir(chart) / "charts").glob("*")} if not path else set()
     for key, value in values.items():

@@ -1,11 +1,15 @@
 """checkov over every synthesized template and generated manifest, once per session.
 
-One checkov process scans the CloudFormation templates (nested ones included), the cdk8s
-manifests and the Helm charts rendered with the values eks-secure deploys (every
-``Custom::AWSCDK-EKS-HelmChart`` whose chart is in ``../shared/charts``: Kyverno, Cilium, Istio
-base/istiod/gateway) of the reference deployments, offline (``--skip-download``). Every failed check
-must be fixed or listed, with its reason, in ``tests/checkov-skips.yaml``; an entry that no
-longer matches anything fails too, so the list never goes stale.
+checkov scans, offline (``--skip-download``), the CloudFormation templates (nested ones
+included), the cdk8s manifests and the Helm charts rendered with the values eks-secure deploys
+(every ``Custom::AWSCDK-EKS-HelmChart`` whose chart is in ``../shared/charts``: Kyverno, Cilium,
+Istio base/istiod/gateway) of every reference deployment, plus a canary of deliberately bad
+inputs that must be reported. One checkov process per framework, both at once: the templates
+with the ``cloudformation`` framework, the manifests and charts with ``kubernetes`` (the
+CloudFormation runner would otherwise try, and fail, to parse the multi-document chart renders
+as templates). A parsing error fails the suite. Every failed check must be fixed or listed,
+with its reason, in ``tests/checkov-skips.yaml``; an entry that no longer matches anything fails
+too, so the list never goes stale.
 
 checkov runs from its own venv (``.venv-checkov``, created by ``make test``); set
 ``EKS_SECURE_CHECKOV`` to use another binary.
@@ -32,11 +36,21 @@ pytestmark = pytest.mark.xdist_group("checkov")
 
 CHECKOV = Path(os.environ.get("EKS_SECURE_CHECKOV", REPO / ".venv-checkov" / "bin" / "checkov"))
 SKIPS = REPO / "tests" / "checkov-skips.yaml"
-FRAMEWORKS = ("cloudformation", "kubernetes")
-HELM = os.environ.get("EKS_SECURE_CHECKOV_HELM") == "1"
-"""Opt-in until reviewed: the rendered Helm charts and the cilium/istio deployments (about 250
-open findings, most in the upstream charts' pod specs; see docs/security-posture.md)."""
-PATTERNS = ("base", "subnet-per-app", "private-nat", *(("cilium", "istio") if HELM else ()))
+FRAMEWORKS: dict[str, tuple[str, ...]] = {
+    "cloudformation": ("cfn",),
+    "kubernetes": ("k8s", "helm"),
+}
+"""Each framework and the input directories (``<pattern>/<dir>``) it scans."""
+PATTERNS = ("base", "subnet-per-app", "private-nat", "cilium", "istio")
+CANARY = "canary"
+"""Scan-root directory of the deliberately bad inputs (:data:`CANARY_FAILURES` must be reported)."""
+CANARY_FAILURES = {
+    ("CKV_K8S_16", "Pod.default.canary-privileged"),
+    ("CKV_K8S_43", "Pod.default.canary-privileged"),
+    ("CKV_AWS_260", "AWS::EC2::SecurityGroup.CanaryOpenHttp"),
+}
+"""Findings the canary must produce: a privileged pod on a tag, a security group open to the
+internet on port 80."""
 PSEUDO = {"AWS::URLSuffix": "amazonaws.com"}
 
 
@@ -109,7 +123,7 @@ def write_inputs(root: Path, synths: dict[str, Synth]) -> None:
     """Write what checkov scans under ``root``: ``<pattern>/cfn/*.json``,
     ``<pattern>/k8s/*.yaml`` and, when the shared charts exist, ``<pattern>/helm/*.yaml``."""
     for pattern, result in synths.items():
-        if HELM and charts_available():
+        if charts_available():
             write_helm(root / pattern / "helm", result)
         cfn, k8s = root / pattern / "cfn", root / pattern / "k8s"
         cfn.mkdir(parents=True)
@@ -125,34 +139,78 @@ def _reports(output: str) -> list[dict[str, Any]]:
     return data if isinstance(data, list) else [data]
 
 
+def write_canary(root: Path) -> None:
+    """Deliberately bad inputs (:data:`CANARY_FAILURES`) under ``root/canary``."""
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "canary-privileged", "namespace": "default"},
+        "spec": {
+            "containers": [
+                {"name": "c", "image": "nginx:1.27", "securityContext": {"privileged": True}}
+            ]
+        },
+    }
+    group = {
+        "Type": "AWS::EC2::SecurityGroup",
+        "Properties": {
+            "GroupDescription": "canary",
+            "SecurityGroupIngress": [
+                {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "CidrIp": "0.0.0.0/0"}
+            ],
+        },
+    }
+    (root / CANARY / "k8s").mkdir(parents=True)
+    (root / CANARY / "k8s" / "bad.yaml").write_text(yaml.safe_dump(pod), encoding="utf-8")
+    (root / CANARY / "cfn").mkdir()
+    template = {"Resources": {"CanaryOpenHttp": group}}
+    (root / CANARY / "cfn" / "bad.template.json").write_text(json.dumps(template), "utf-8")
+
+
+def _checkov(root: Path, framework: str) -> subprocess.Popen[str]:
+    """A checkov process of ``framework`` over its input directories of every pattern (the
+    others skipped)."""
+    others = sorted({d for dirs in FRAMEWORKS.values() for d in dirs} - set(FRAMEWORKS[framework]))
+    return subprocess.Popen(
+        [
+            str(CHECKOV),
+            "--directory",
+            str(root),
+            "--skip-path",
+            f"/({'|'.join(others)})/",
+            "--framework",
+            framework,
+            "--skip-download",
+            "--output",
+            "json",
+            "--quiet",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 @functools.cache
 def _run_checkov() -> list[dict[str, Any]]:
-    """One checkov process over all reference deployments, once per test process.
+    """The frameworks' checkov processes over all reference deployments and the canary, once
+    per test process.
 
     Cached here rather than in a module-scoped fixture, which xdist may tear down and set up
     again between batches of the same module.
     """
     root = Path(tempfile.mkdtemp(prefix="eks-secure-checkov-"))
     write_inputs(root, {p: synth(p) for p in PATTERNS})
-    result = subprocess.run(
-        [
-            str(CHECKOV),
-            "--directory",
-            str(root),
-            "--framework",
-            *FRAMEWORKS,
-            "--skip-download",
-            "--output",
-            "json",
-            "--quiet",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert result.returncode in (0, 1), result.stderr[-3000:]  # 1: some check failed
-    return _reports(result.stdout)
+    write_canary(root)
+    processes = {f: _checkov(root, f) for f in FRAMEWORKS}
+    reports = []
+    for framework, process in processes.items():
+        stdout, stderr = process.communicate(timeout=600)
+        assert process.returncode in (0, 1), stderr[-3000:]  # 1: some check failed
+        found = _reports(stdout)
+        assert [r["check_type"] for r in found] == [framework], stderr[-3000:]
+        reports += found
+    return reports
 
 
 @pytest.fixture
@@ -163,12 +221,17 @@ def checkov_reports() -> list[dict[str, Any]]:
     return _run_checkov()
 
 
-def _failures(reports: list[dict[str, Any]]) -> list[Failure]:
+def _all_failures(reports: list[dict[str, Any]]) -> list[Failure]:
     return [
         Failure(f["check_id"], f["resource"], f["file_path"], f["check_name"])
         for report in reports
         for f in report["results"]["failed_checks"]
     ]
+
+
+def _failures(reports: list[dict[str, Any]]) -> list[Failure]:
+    """Failures on eks-secure's own inputs (the canary's left out)."""
+    return [f for f in _all_failures(reports) if not f.file.startswith(f"/{CANARY}/")]
 
 
 def _skips() -> list[dict[str, Any]]:
@@ -192,9 +255,26 @@ def test_checkov_scanned_every_framework(checkov_reports: list[dict[str, Any]]) 
         assert report["summary"]["parsing_errors"] == 0, report["check_type"]
 
 
+def test_checkov_scanned_every_input(checkov_reports: list[dict[str, Any]]) -> None:
+    """Every pattern's templates and (with the shared charts) rendered charts were read: each
+    has reviewed findings (``--quiet`` reports failures only)."""
+    reported = {tuple(f.file.split("/")[1:3]) for f in _failures(checkov_reports)}
+    dirs = ("cfn", "helm") if charts_available() else ("cfn",)
+    assert {(p, d) for p in PATTERNS for d in dirs} <= reported
+
+
+def test_a_bad_manifest_and_template_are_reported(checkov_reports: list[dict[str, Any]]) -> None:
+    """The canary's privileged pod and open security group fail, so a new finding cannot go
+    unnoticed (and none of the skip list's entries covers them)."""
+    canary = {(f.check, f.resource) for f in _all_failures(checkov_reports)}
+    assert canary >= CANARY_FAILURES
+    entries = _skips()
+    found = [f for f in _all_failures(checkov_reports) if f.file.startswith(f"/{CANARY}/")]
+    assert found and not any(_covers(e, f) for e in entries for f in found)
+
+
 def test_helm_charts_are_rendered(tmp_path: Path) -> None:
-    """Every release with a shared chart renders; only istio-cni's chart is absent (checkov
-    scans them only with ``EKS_SECURE_CHECKOV_HELM=1``)."""
+    """Every release with a shared chart renders; only istio-cni's chart is absent."""
     if not charts_available():
         pytest.skip(f"{CHARTS} is absent: the Helm charts are not scanned")
     releases = {

@@ -173,6 +173,10 @@ def test_cilium_installs_before_every_node_group_without_waiting(
     assert all(set(system) <= set(template[a]["DependsOn"]) for a in coredns)
 
 
+def _as_list(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else value
+
+
 def test_operator_rights_through_pod_identity(cilium: Synth, chart: dict[str, Any]) -> None:
     template = cilium.cluster_template["Resources"]
     (assoc_id, assoc), *rest = [
@@ -194,9 +198,21 @@ def test_operator_rights_through_pod_identity(cilium: Synth, chart: dict[str, An
         for r in template.values()
         if r["Type"] == "AWS::IAM::Policy" and {"Ref": role_id} in r["Properties"]["Roles"]
     ]
-    actions = {a for p in policies for s in p["Properties"]["PolicyDocument"]["Statement"]
-               for a in s["Action"]}  # fmt: skip
+    statements = [s for p in policies for s in p["Properties"]["PolicyDocument"]["Statement"]]
+    actions = {a for s in statements for a in _as_list(s["Action"])}
     assert actions == set(OPERATOR_ACTIONS)
+    # Writes only on this account's and region's EC2 ARNs, never on "*" (checkov CKV_AWS_111).
+    writes = [s for s in statements if s["Resource"] != "*"]
+    assert all(
+        a.split(":")[1].startswith(("Describe", "Get"))
+        for s in statements
+        if s["Resource"] == "*"
+        for a in _as_list(s["Action"])
+    )
+    assert {a for s in writes for a in _as_list(s["Action"])} >= {
+        "ec2:CreateNetworkInterface",
+        "ec2:CreateTags",
+    }
     assert assoc_id in chart.get("DependsOn", [])
 
 

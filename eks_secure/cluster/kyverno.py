@@ -15,6 +15,10 @@ Chart ``kyverno`` 3.9.0 (Kyverno v1.19.0) through :class:`~eks_secure.helm.relea
   control-plane subnets on :data:`WEBHOOK_PORT` to the admission and cleanup controllers (their
   webhook Services target it; ``ControlPlaneEgress`` opens it). The metrics port
   (:data:`METRICS_PORT`) stays closed: nothing in the cluster scrapes it.
+* **Hardening** of every workload (controllers and hook Jobs): pod security context
+  (:data:`POD_SECURITY_CONTEXT`), a projected, expiring service-account token instead of the
+  automounted one, :data:`PULL_POLICY` and the controllers' :data:`CPU_LIMITS` (checkov scans the
+  rendered chart, ``tests/test_checkov.py``).
 * **Placement**: every pod of the chart (controllers, hooks, tests) on the system nodes
   (``global.nodeSelector``); admission controller with 3 replicas and a PodDisruptionBudget.
 * **Timeout**: the chart runs one post-upgrade and two pre-delete hook Jobs
@@ -37,7 +41,13 @@ from constructs import Construct
 from eks_secure.cluster.cluster import SYSTEM_NODE_LABEL, SecureCluster
 from eks_secure.config.model import KyvernoSettings
 from eks_secure.errors import ConfigError
-from eks_secure.helm.images import ChartImage, check_digests, merge, registry_repository_tag
+from eks_secure.helm.images import (
+    ChartImage,
+    check_digests,
+    merge,
+    nested,
+    registry_repository_tag,
+)
 from eks_secure.helm.release import HelmRelease, HookCounts
 from eks_secure.helm.source import ChartSource, chart_source
 from eks_secure.k8s.release_fence import ReleaseFenceChart, WebhookServer
@@ -63,6 +73,24 @@ CONTROLLERS = (
     "reportsController",
 )
 """Values keys of the four controllers."""
+
+PULL_POLICY = "Always"
+"""Pull policy of every Kyverno image: each pod start checks the mirror, so a re-pushed tag or a
+removed image is noticed (the mirror is reached through the cluster's ECR endpoints)."""
+POD_SECURITY_CONTEXT: Mapping[str, Any] = {
+    "runAsNonRoot": True,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+"""Pod-level security context of every Kyverno workload (the chart sets only the containers')."""
+CPU_LIMITS: Mapping[str, str] = {
+    "admissionController": "2",
+    "backgroundController": "1",
+    "cleanupController": "1",
+    "reportsController": "1",
+}
+"""CPU limits of the controllers (the chart sets memory limits only): several times the
+chart's requests, so a runaway controller cannot starve the system nodes, with headroom for the
+fail-closed admission webhook's bursts."""
 
 KYVERNO_HOOKS = HookCounts(post_upgrade=1, pre_delete=2)
 """Hook Jobs of chart 3.9.0: CRD migration (post-upgrade), webhook removal and scale-to-zero
@@ -101,21 +129,51 @@ def kyverno_image_values(
     """
     digests = digests or {}
     trees = [registry_repository_tag(i, mirror, digests.get(i.upstream)) for i in KYVERNO_IMAGES]
+    trees += [nested(i.values_path, {"pullPolicy": PULL_POLICY}) for i in KYVERNO_IMAGES]
     trees.append({"global": {"image": {"registry": mirror.registry_for("ghcr.io")}}})
     return merge(trees)
 
 
-def kyverno_values() -> dict[str, Any]:
-    """Helm values besides the images: system nodes, HA admission controller, extras off."""
+def _pod_hardening(service_account: tuple[str, ...], cpu_limit: str | None) -> dict[str, Any]:
+    """A workload's pod security context, projected token instead of the automounted one and,
+    when given, its CPU limit."""
     values: dict[str, Any] = {
-        "global": {"nodeSelector": {SYSTEM_NODE_LABEL: "system"}},
-        "admissionController": {
-            "replicas": 3,
-            "podDisruptionBudget": {"enabled": True, "minAvailable": 1},
-        },
-        "reportsServer": {"enabled": False},
-        "grafana": {"enabled": False},
+        "podSecurityContext": dict(POD_SECURITY_CONTEXT),
+        **nested(service_account, {"automountServiceAccountToken": False}),
     }
+    if cpu_limit is not None:
+        values["resources"] = {"limits": {"cpu": cpu_limit}}
+    return values
+
+
+def kyverno_values() -> dict[str, Any]:
+    """Helm values besides the images: system nodes, HA admission controller, extras off, and
+    every workload hardened (:data:`POD_SECURITY_CONTEXT`, projected service-account tokens,
+    :data:`CPU_LIMITS`)."""
+    hardening = [
+        {c: _pod_hardening(("rbac", "serviceAccount"), CPU_LIMITS[c])} for c in CONTROLLERS
+    ]
+    # The admission controller's main container takes its resources under ``container``.
+    admission = hardening[0]["admissionController"]
+    admission["container"] = {"resources": admission.pop("resources")}
+    hardening += [
+        {"crds": {"migration": _pod_hardening(("serviceAccount",), None)}},
+        {"webhooksCleanup": _pod_hardening(("serviceAccount",), None)},
+    ]
+    values: dict[str, Any] = merge(
+        [
+            {
+                "global": {"nodeSelector": {SYSTEM_NODE_LABEL: "system"}},
+                "admissionController": {
+                    "replicas": 3,
+                    "podDisruptionBudget": {"enabled": True, "minAvailable": 1},
+                },
+                "reportsServer": {"enabled": False},
+                "grafana": {"enabled": False},
+            },
+            *hardening,
+        ]
+    )
     return values
 
 

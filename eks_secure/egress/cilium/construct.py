@@ -34,7 +34,7 @@ from eks_secure.helm.release import HelmRelease
 from eks_secure.helm.source import ChartSource, chart_source
 from eks_secure.k8s.crd import custom_resource
 from eks_secure.k8s.kyverno import isolation_conditions
-from eks_secure.nag import acknowledge, acknowledge_compliance
+from eks_secure.nag import acknowledge_compliance, acknowledge_wildcards
 from eks_secure.network.planner import SlotPlan
 from eks_secure.network.services import POD_IDENTITY_AGENT_PORT
 from eks_secure.network.vpc import TIER_TAG
@@ -88,6 +88,36 @@ OPERATOR_ACTIONS: tuple[str, ...] = (
 )
 """The Cilium operator's EC2 rights in ENI mode (eni.rst "Required Privileges", with the
 conditional ENI GC, release and instance-lookup rights)."""
+OPERATOR_WRITE_RESOURCES: tuple[str, ...] = (
+    "network-interface",
+    "instance",
+    "subnet",
+    "security-group",
+)
+"""EC2 resource types the operator's writes touch (ENIs, the nodes they attach to, their subnets
+and security groups), in this stack's account and region: no write on ``*``. Its tags go on
+ENIs only."""
+
+
+def _resources(requests: tuple[str, str], limits: tuple[str, str]) -> dict[str, dict[str, str]]:
+    """A container's resources from ``(cpu, memory)`` requests and limits."""
+    return {
+        "requests": {"cpu": requests[0], "memory": requests[1]},
+        "limits": {"cpu": limits[0], "memory": limits[1]},
+    }
+
+
+CILIUM_RESOURCES: dict[str, dict[str, dict[str, str]]] = {
+    "agent": _resources(("100m", "512Mi"), ("2", "2Gi")),
+    "envoy": _resources(("50m", "128Mi"), ("1", "1Gi")),
+    "init": _resources(("10m", "32Mi"), ("1", "256Mi")),
+    "operator": _resources(("50m", "128Mi"), ("1", "1Gi")),
+}
+"""Requests and limits of the agent, its init containers (short file and sysctl set-up), its
+Envoy and the operator (the chart sets none): the requests reserve what they use at rest on a
+reference cluster; the limits, several times that, keep a runaway agent from starving a node
+while leaving room for policy recomputation bursts
+(an agent killed at its memory limit restarts; the eBPF datapath keeps forwarding meanwhile)."""
 
 
 def cilium_image_values(mirror: ImageMirror) -> dict[str, Any]:
@@ -118,7 +148,10 @@ def cilium_values(service_host: str) -> dict[str, Any]:
         "enableIPv4Masquerade": True,
         "egressGateway": {"enabled": True},
         "identityAllocationMode": "crd",
-        "operator": {"replicas": 2},
+        "operator": {"replicas": 2, "resources": dict(CILIUM_RESOURCES["operator"])},
+        "resources": dict(CILIUM_RESOURCES["agent"]),
+        "initResources": dict(CILIUM_RESOURCES["init"]),
+        "envoy": {"resources": dict(CILIUM_RESOURCES["envoy"])},
     }
 
 
@@ -473,17 +506,40 @@ class CiliumEgressGateway(EgressPattern):
                 principals=[iam.ServicePrincipal("pods.eks.amazonaws.com")],
             )
         )
-        self.operator_role.add_to_policy(
-            iam.PolicyStatement(
-                sid="CiliumEniIpam", actions=list(OPERATOR_ACTIONS), resources=["*"]
-            )
-        )
-        acknowledge(
-            self.operator_role,
-            "AwsSolutions-IAM5[Resource::*]",
-            "Cilium's ENI IPAM creates, attaches and tags ENIs on nodes that do not exist at "
-            "synthesis; the EC2 actions it needs have no narrower resource (eni.rst).",
-        )
+        reads = [a for a in OPERATOR_ACTIONS if a.split(":")[1].startswith(("Describe", "Get"))]
+        writes = [a for a in OPERATOR_ACTIONS if a not in reads and a != "ec2:CreateTags"]
+
+        def ec2_arns(*kinds: str) -> list[str]:
+            return [stack.format_arn(service="ec2", resource=k, resource_name="*") for k in kinds]
+
+        operator_statements = [
+            (
+                iam.PolicyStatement(sid="CiliumEniIpamRead", actions=reads, resources=["*"]),
+                "Cilium's ENI IPAM reads instances, subnets, ENIs and prefix lists; EC2's "
+                "Describe and Get calls have no resource-level permissions (eni.rst).",
+            ),
+            (
+                iam.PolicyStatement(
+                    sid="CiliumEniIpamWrite",
+                    actions=writes,
+                    resources=ec2_arns(*OPERATOR_WRITE_RESOURCES),
+                ),
+                "Cilium's ENI IPAM creates, attaches and changes ENIs of nodes that do not "
+                "exist at synthesis: any ENI, instance, subnet or security group of this "
+                "account and region (eni.rst).",
+            ),
+            (
+                iam.PolicyStatement(
+                    sid="CiliumEniIpamTagEnis",
+                    actions=["ec2:CreateTags"],
+                    resources=ec2_arns("network-interface"),
+                ),
+                "Cilium tags the ENIs it creates, whose IDs are not known at synthesis.",
+            ),
+        ]
+        for statement, _ in operator_statements:
+            self.operator_role.add_to_policy(statement)
+        acknowledge_wildcards(self.operator_role, operator_statements)
         acknowledge_compliance(
             self.operator_role,
             "IAMNoInlinePolicy",
