@@ -286,7 +286,8 @@ NOT_STATEMENTS = {
 
 
 def _python_names() -> set[str]:
-    """Identifiers (not strings) of the library and the tests: classes, functions, names."""
+    """Identifiers of the library and the tests (classes, functions, names) and the literal
+    ``sid=`` of every policy statement the library writes."""
     names: set[str] = set()
     for path in [*(REPO / "eks_secure").rglob("*.py"), *(REPO / "tests").glob("*.py")]:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -296,6 +297,15 @@ def _python_names() -> set[str]:
                 names.add(node.id)
             elif isinstance(node, ast.Attribute):
                 names.add(node.attr)
+            elif (
+                isinstance(node, ast.keyword)
+                and node.arg == "sid"
+                and isinstance(node.value, ast.Constant)
+                and isinstance(node.value.value, str)
+            ):
+                # statements of patterns the isolation example does not build (e.g. cilium's
+                # operator policy): the literal Sid the code gives them
+                names.add(node.value.value)
     return names
 
 
