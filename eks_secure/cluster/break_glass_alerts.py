@@ -29,6 +29,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from eks_secure.keys import rotating_key
+
 ASSUME_ROLE_EVENTS = ("AssumeRole", "AssumeRoleWithSAML", "AssumeRoleWithWebIdentity")
 """STS calls that start a session of a role (CloudTrail ``eventName``)."""
 
@@ -77,12 +79,10 @@ class BreakGlassAlerts(Construct):
         self.key: kms.Key | None = None
         """The topic's KMS key, when this construct creates the topic."""
         if topic is None:
-            self.key = kms.Key(
+            self.key = rotating_key(
                 self,
                 "Key",
-                enable_key_rotation=True,
                 description=f"Encryption of the break-glass alerts of EKS cluster {cluster_name}",
-                removal_policy=cdk.RemovalPolicy.RETAIN,
             )
             self.key.add_to_resource_policy(
                 iam.PolicyStatement(

@@ -39,8 +39,9 @@ from eks_secure.config.model import (
 from eks_secure.egress.spec import ClusterOptions
 from eks_secure.errors import ConfigError
 from eks_secure.k8s.baseline import BaselineChart
+from eks_secure.keys import allow_cloudwatch_logs, rotating_key
 from eks_secure.nag import acknowledge, acknowledge_compliance, acknowledge_managed_policies
-from eks_secure.network.vpc import SecureVpc, allow_cloudwatch_logs
+from eks_secure.network.vpc import SecureVpc
 
 if TYPE_CHECKING:  # pragma: no cover
     from eks_secure.cluster.kyverno import KyvernoInstall
@@ -205,12 +206,10 @@ class SecureCluster(Construct):
         )
         """Security group and NACL of the control-plane ENIs."""
 
-        self.secrets_key = kms.Key(
+        self.secrets_key = rotating_key(
             self,
             "SecretsKey",
-            enable_key_rotation=True,
             description=f"Envelope encryption of Kubernetes secrets of {cluster_name}",
-            removal_policy=cdk.RemovalPolicy.RETAIN,
         )
         """KMS key encrypting Kubernetes secrets (rotation on)."""
 
@@ -756,12 +755,10 @@ def _control_plane_logs(
     """
     stack = cdk.Stack.of(scope)
     name = control_plane_log_group_name(cluster_name)
-    key = kms.Key(
+    key = rotating_key(
         scope,
         "ControlPlaneLogKey",
-        enable_key_rotation=True,
         description=f"Encryption of the control-plane and kubectl handler logs of {cluster_name}",
-        removal_policy=cdk.RemovalPolicy.RETAIN,
     )
     allow_cloudwatch_logs(
         key,

@@ -5,12 +5,12 @@ from __future__ import annotations
 import aws_cdk as cdk
 from aws_cdk import aws_cloudtrail as cloudtrail
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from eks_secure.cluster.creator_role import audit_bucket_name, audit_trail_name
 from eks_secure.errors import ConfigError
+from eks_secure.keys import rotating_key
 from eks_secure.nag import acknowledge, acknowledge_compliance
 
 
@@ -42,12 +42,8 @@ class AuditTrail(Construct):
         stack = cdk.Stack.of(self)
         name = audit_trail_name(cluster_name)
         trail_arn = f"arn:{stack.partition}:cloudtrail:{stack.region}:{stack.account}:trail/{name}"
-        self.key = kms.Key(
-            self,
-            "Key",
-            enable_key_rotation=True,
-            description=f"Encryption of the CloudTrail log files of trail {name}",
-            removal_policy=cdk.RemovalPolicy.RETAIN,
+        self.key = rotating_key(
+            self, "Key", description=f"Encryption of the CloudTrail log files of trail {name}"
         )
         """KMS key of the log files (rotation on)."""
         self.key.add_to_resource_policy(

@@ -11,13 +11,13 @@ from collections.abc import Sequence
 
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from eks_secure.config.model import ExistingVpc, OnPremRoute
 from eks_secure.errors import ConfigError
+from eks_secure.keys import allow_cloudwatch_logs, rotating_key
 from eks_secure.nag import acknowledge_compliance
 from eks_secure.network import planner
 from eks_secure.network.endpoints import PrivateEndpoints, validate_services
@@ -246,11 +246,8 @@ class SecureVpc(Construct):
         """The flow log's log group."""
 
     def _flow_log_key(self) -> kms.Key:
-        key = kms.Key(
-            self,
-            "FlowLogKey",
-            enable_key_rotation=True,
-            description=f"{self._name_prefix} VPC flow log encryption",
+        key = rotating_key(
+            self, "FlowLogKey", description=f"{self._name_prefix} VPC flow log encryption"
         )
         stack = cdk.Stack.of(self)
         allow_cloudwatch_logs(
@@ -399,24 +396,3 @@ class SecureVpc(Construct):
     def route_tables_for(subnets: Sequence[ec2.ISubnet]) -> list[ec2.IRouteTable]:
         """The route table of each subnet, in order."""
         return [s.route_table for s in subnets]
-
-
-def allow_cloudwatch_logs(key: kms.Key, log_group_arn: str, *, sid: str | None = None) -> None:
-    """Let CloudWatch Logs of the key's region use ``key`` for the log groups ``log_group_arn``
-    matches (``kms:EncryptionContext:aws:logs:arn``, wildcards allowed)."""
-    stack = cdk.Stack.of(key)
-    key.add_to_resource_policy(
-        iam.PolicyStatement(
-            sid=sid,
-            principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-            actions=[
-                "kms:Encrypt*",
-                "kms:Decrypt*",
-                "kms:ReEncrypt*",
-                "kms:GenerateDataKey*",
-                "kms:Describe*",
-            ],
-            resources=["*"],
-            conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": log_group_arn}},
-        )
-    )
