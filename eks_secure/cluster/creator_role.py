@@ -8,7 +8,8 @@ with an explicit access entry for emergencies. ``docs/creator-role-runbook.md`` 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
@@ -608,34 +609,30 @@ control-plane ENIs are created by its service-linked role, outside the boundary,
 cluster role's AWS-managed policy is not in the assembly to check)."""
 
 
+def _deny(
+    sid: str, actions: list[str], conditions: Mapping[str, Any] | None = None
+) -> iam.PolicyStatement:
+    """An explicit deny of ``actions`` on every resource (``conditions`` narrow it)."""
+    return iam.PolicyStatement(
+        sid=sid,
+        effect=iam.Effect.DENY,
+        actions=actions,
+        resources=["*"],
+        conditions=dict(conditions) if conditions else None,
+    )
+
+
 def _no_internet_path() -> list[iam.PolicyStatement]:
     """Explicit denies: no internet path, no traffic copies, no shared snapshots."""
     return [
-        iam.PolicyStatement(
-            sid="NoInternetPath",
-            effect=iam.Effect.DENY,
-            actions=list(NO_INTERNET_PATH_ACTIONS),
-            resources=["*"],
+        _deny("NoInternetPath", list(NO_INTERNET_PATH_ACTIONS)),
+        _deny(
+            "NoPublicIpOnInstances",
+            ["ec2:RunInstances"],
+            {"Bool": {"ec2:AssociatePublicIpAddress": "true"}},
         ),
-        iam.PolicyStatement(
-            sid="NoPublicIpOnInstances",
-            effect=iam.Effect.DENY,
-            actions=["ec2:RunInstances"],
-            resources=["*"],
-            conditions={"Bool": {"ec2:AssociatePublicIpAddress": "true"}},
-        ),
-        iam.PolicyStatement(
-            sid="NoTrafficCopiesOrSharing",
-            effect=iam.Effect.DENY,
-            actions=list(EXFILTRATION_ACTIONS),
-            resources=["*"],
-        ),
-        iam.PolicyStatement(
-            sid="NoResourceSharing",
-            effect=iam.Effect.DENY,
-            actions=list(SHARING_ACTIONS),
-            resources=["*"],
-        ),
+        _deny("NoTrafficCopiesOrSharing", list(EXFILTRATION_ACTIONS)),
+        _deny("NoResourceSharing", list(SHARING_ACTIONS)),
     ]
 
 
@@ -645,19 +642,12 @@ def _no_code_on_foreign_instances(cluster_name: str) -> list[iam.PolicyStatement
     (a changed user data runs on the next start). EKS and the node groups' Auto Scaling groups
     start and stop nodes with their own service-linked roles."""
     return [
-        iam.PolicyStatement(
-            sid="OwnLaunchTemplatesOnly",
-            effect=iam.Effect.DENY,
-            actions=["ec2:CreateLaunchTemplateVersion", "ec2:ModifyLaunchTemplate"],
-            resources=["*"],
-            conditions={"StringNotEquals": {"aws:ResourceTag/eks-secure:cluster": cluster_name}},
+        _deny(
+            "OwnLaunchTemplatesOnly",
+            ["ec2:CreateLaunchTemplateVersion", "ec2:ModifyLaunchTemplate"],
+            {"StringNotEquals": {"aws:ResourceTag/eks-secure:cluster": cluster_name}},
         ),
-        iam.PolicyStatement(
-            sid="NoInstanceRestarts",
-            effect=iam.Effect.DENY,
-            actions=["ec2:StopInstances", "ec2:StartInstances"],
-            resources=["*"],
-        ),
+        _deny("NoInstanceRestarts", ["ec2:StopInstances", "ec2:StartInstances"]),
     ]
 
 
@@ -690,12 +680,10 @@ def _creator_statements(
             actions=["eks:Describe*", "eks:List*"],
             resources=["*"],
         ),
-        iam.PolicyStatement(
-            sid="OnlyCustomerRoutedClusters",
-            effect=iam.Effect.DENY,
-            actions=["eks:CreateCluster"],
-            resources=["*"],
-            conditions={"StringNotEquals": {"eks:controlPlaneEgressMode": "CUSTOMER_ROUTED"}},
+        _deny(
+            "OnlyCustomerRoutedClusters",
+            ["eks:CreateCluster"],
+            {"StringNotEquals": {"eks:controlPlaneEgressMode": "CUSTOMER_ROUTED"}},
         ),
         iam.PolicyStatement(
             sid="NetworkCreateAndRead",
@@ -729,27 +717,20 @@ def _creator_statements(
             resources=["*"],
             conditions=tag_condition,
         ),
-        iam.PolicyStatement(
-            # ec2:Create* covers ec2:CreateTags: tags only while creating (ec2:CreateAction)
-            # or on resources already tagged for this cluster, so no foreign resource can be
-            # tagged and then deleted under NetworkDeleteOnlyTagged
-            sid="TagOnlyOnCreateOrOwn",
-            effect=iam.Effect.DENY,
-            actions=["ec2:CreateTags"],
-            resources=["*"],
-            conditions={
+        # ec2:Create* covers ec2:CreateTags: tags only while creating (ec2:CreateAction) or on
+        # resources already tagged for this cluster, so no foreign resource can be tagged and
+        # then deleted under NetworkDeleteOnlyTagged
+        _deny(
+            "TagOnlyOnCreateOrOwn",
+            ["ec2:CreateTags"],
+            {
                 "Null": {"ec2:CreateAction": "true"},
                 "StringNotEquals": {"aws:ResourceTag/eks-secure:cluster": cluster_name},
             },
         ),
         *_no_internet_path(),
         *_no_code_on_foreign_instances(cluster_name),
-        iam.PolicyStatement(
-            sid="NoForeignNetworkInterfacePermissions",
-            effect=iam.Effect.DENY,
-            actions=["ec2:CreateNetworkInterfacePermission"],
-            resources=["*"],
-        ),
+        _deny("NoForeignNetworkInterfacePermissions", ["ec2:CreateNetworkInterfacePermission"]),
         iam.PolicyStatement(
             sid="CreateStackRolesWithBoundary",
             actions=list(ROLE_WRITING_ACTIONS),
@@ -785,10 +766,9 @@ def _creator_statements(
                 f"{arn}:iam::{stack.account}:instance-profile{stack_role_path(cluster_name)}*"
             ],
         ),
-        iam.PolicyStatement(
-            sid="NoRetrustNoUnboundedRoles",
-            effect=iam.Effect.DENY,
-            actions=[
+        _deny(
+            "NoRetrustNoUnboundedRoles",
+            [
                 # trust policies of the stack's roles name fixed service principals: a change
                 # needs a new role (docs/creator-role-runbook.md), never a re-trusted one
                 "iam:UpdateAssumeRolePolicy",
@@ -798,14 +778,11 @@ def _creator_statements(
                 "iam:DeletePolicy",
                 "iam:DeletePolicyVersion",
             ],
-            resources=["*"],
         ),
-        iam.PolicyStatement(
-            sid="NoAdminPolicies",
-            effect=iam.Effect.DENY,
-            actions=["iam:AttachRolePolicy"],
-            resources=["*"],
-            conditions={"ArnLike": {"iam:PolicyARN": list(_admin_policy_arns(arn))}},
+        _deny(
+            "NoAdminPolicies",
+            ["iam:AttachRolePolicy"],
+            {"ArnLike": {"iam:PolicyARN": list(_admin_policy_arns(arn))}},
         ),
         iam.PolicyStatement(
             sid="PassStackRolesToServices",
