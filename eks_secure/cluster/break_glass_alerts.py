@@ -19,6 +19,9 @@ endpoint is recorded in us-east-1.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
@@ -105,53 +108,45 @@ class BreakGlassAlerts(Construct):
         """The topic alerts go to (subscribe the on-call channel to it)."""
 
         prefix = alert_name_prefix(cluster_name)
-        assumed = events.Rule(
-            self,
+        assumed = self._api_call_rule(
             "Assumed",
             rule_name=f"{prefix}break-glass-assumed",
             description=f"Every assumption of the break-glass role of EKS cluster {cluster_name}",
-            event_pattern=events.EventPattern(
-                source=["aws.sts"],
-                detail_type=["AWS API Call via CloudTrail"],
-                detail={
-                    "eventSource": ["sts.amazonaws.com"],
-                    "eventName": list(ASSUME_ROLE_EVENTS),
-                    "requestParameters": {"roleArn": [break_glass_role.role_arn]},
-                },
-            ),
+            service="sts",
+            event_names=ASSUME_ROLE_EVENTS,
+            match={"requestParameters": {"roleArn": [break_glass_role.role_arn]}},
         )
-        access = events.Rule(
-            self,
+        access = self._api_call_rule(
             "AccessEntries",
             rule_name=f"{prefix}access-entry-changes",
             description=f"Every change of the access entries of EKS cluster {cluster_name}",
-            event_pattern=events.EventPattern(
-                source=["aws.eks"],
-                detail_type=["AWS API Call via CloudTrail"],
-                detail={
-                    "eventSource": ["eks.amazonaws.com"],
-                    "eventName": list(ACCESS_ENTRY_EVENTS),
-                    # the request's cluster name: "name" in the URI of these calls; "clusterName"
-                    # is matched too (which one CloudTrail records is not verifiable offline)
-                    "$or": [
-                        {"requestParameters": {"name": [cluster_name]}},
-                        {"requestParameters": {"clusterName": [cluster_name]}},
-                    ],
-                },
-            ),
+            service="eks",
+            event_names=ACCESS_ENTRY_EVENTS,
+            # the request's cluster name: "name" in the URI of these calls; "clusterName" is
+            # matched too (which one CloudTrail records is not verifiable offline)
+            match={
+                "$or": [
+                    {"requestParameters": {"name": [cluster_name]}},
+                    {"requestParameters": {"clusterName": [cluster_name]}},
+                ]
+            },
         )
         self.rules = (assumed, access)
         """The two rules (assumptions, access-entry changes)."""
         self.alarms: list[cloudwatch.Alarm] = []
         """One alarm per rule: it fired in the last five minutes."""
-        for rule, what in ((assumed, "break-glass-assumed"), (access, "access-entry-changed")):
+        for rule, rule_name, alarm_name in (
+            (assumed, f"{prefix}break-glass-assumed", f"{prefix}break-glass-assumed"),
+            (access, f"{prefix}access-entry-changes", f"{prefix}access-entry-changed"),
+        ):
             rule.add_target(targets.SnsTopic(topic))
             alarm = cloudwatch.Alarm(
                 self,
                 f"{rule.node.id}Alarm",
-                alarm_name=f"{prefix}{what}",
-                alarm_description=f"Rule {prefix}{what.replace('changed', 'changes')} matched "
-                "(see the SNS message for who and what)",
+                alarm_name=alarm_name,
+                alarm_description=(
+                    f"Rule {rule_name} matched (see the SNS message for who and what)"
+                ),
                 metric=cloudwatch.Metric(
                     namespace="AWS/Events",
                     metric_name="TriggeredRules",
@@ -166,3 +161,31 @@ class BreakGlassAlerts(Construct):
             )
             alarm.add_alarm_action(cw_actions.SnsAction(topic))
             self.alarms.append(alarm)
+
+    def _api_call_rule(
+        self,
+        id: str,
+        *,
+        rule_name: str,
+        description: str,
+        service: str,
+        event_names: Sequence[str],
+        match: Mapping[str, Any],
+    ) -> events.Rule:
+        """A rule on the CloudTrail records of ``service``'s API calls ``event_names`` whose
+        detail also matches ``match``."""
+        return events.Rule(
+            self,
+            id,
+            rule_name=rule_name,
+            description=description,
+            event_pattern=events.EventPattern(
+                source=[f"aws.{service}"],
+                detail_type=["AWS API Call via CloudTrail"],
+                detail={
+                    "eventSource": [f"{service}.amazonaws.com"],
+                    "eventName": list(event_names),
+                    **match,
+                },
+            ),
+        )
