@@ -168,6 +168,22 @@ def nodegroup_name(stack: Stack, logical_id: str) -> str:
     return f"{logical_id}-{tail(stack.key, logical_id)}"
 
 
+REF_IS_ARN = frozenset(
+    {"AWS::Lambda::LayerVersion", "AWS::CloudFormation::Stack", "AWS::SNS::Topic"}
+)
+"""Types whose ``Ref`` is their ARN."""
+
+NAMED_ARNS: dict[str, str] = {
+    "AWS::Lambda::Function": "lambda:{regional}:function:",
+    "AWS::Logs::LogGroup": "logs:{regional}:log-group:",
+    "AWS::EKS::Cluster": "eks:{regional}:cluster/",
+    "AWS::CloudTrail::Trail": "cloudtrail:{regional}:trail/",
+    "AWS::Events::Rule": "events:{regional}:rule/",
+    "AWS::CloudWatch::Alarm": "cloudwatch:{regional}:alarm:",
+}
+"""ARN (after ``arn:<partition>:``) of the types named by their name property, up to the name."""
+
+
 def arn_of(stack: Stack, logical_id: str) -> str | None:
     """The IAM ARN of the resource, or ``None`` when the type has none (routes, associations)."""
     resource = stack.resources[logical_id]
@@ -179,36 +195,20 @@ def arn_of(stack: Stack, logical_id: str) -> str | None:
     uuid = _digest(stack.key, logical_id, "uuid")[:32]
     if rtype in EC2_TYPES:
         return f"{prefix}:ec2:{regional}:{EC2_TYPES[rtype][1]}/{ref_value(stack, logical_id)}"
-    if rtype == "AWS::IAM::Role":
+    if rtype in ("AWS::IAM::Role", "AWS::IAM::ManagedPolicy"):
         path = stack.text(props.get("Path", "/"))
-        return f"{prefix}:iam::{env.account}:role{path}{name_of(stack, logical_id)}"
-    if rtype == "AWS::IAM::ManagedPolicy":
-        path = stack.text(props.get("Path", "/"))
-        return f"{prefix}:iam::{env.account}:policy{path}{name_of(stack, logical_id)}"
-    if rtype == "AWS::Lambda::Function":
-        return f"{prefix}:lambda:{regional}:function:{name_of(stack, logical_id)}"
-    if rtype == "AWS::Lambda::LayerVersion":
+        kind = "role" if rtype == "AWS::IAM::Role" else "policy"
+        return f"{prefix}:iam::{env.account}:{kind}{path}{name_of(stack, logical_id)}"
+    if rtype in REF_IS_ARN:
         return ref_value(stack, logical_id)
-    if rtype == "AWS::Logs::LogGroup":
-        return f"{prefix}:logs:{regional}:log-group:{name_of(stack, logical_id)}"
     if rtype == "AWS::SSM::Parameter":
         return f"{prefix}:ssm:{regional}:parameter/{ref_value(stack, logical_id).lstrip('/')}"
     if rtype == "AWS::KMS::Key":
         return f"{prefix}:kms:{regional}:key/{ref_value(stack, logical_id)}"
-    if rtype == "AWS::CloudFormation::Stack":
-        return ref_value(stack, logical_id)
-    if rtype == "AWS::EKS::Cluster":
-        return f"{prefix}:eks:{regional}:cluster/{name_of(stack, logical_id)}"
-    if rtype == "AWS::CloudTrail::Trail":
-        return f"{prefix}:cloudtrail:{regional}:trail/{name_of(stack, logical_id)}"
     if rtype == "AWS::S3::Bucket":
         return f"{prefix}:s3:::{(name_of(stack, logical_id) or '').lower()}"
-    if rtype == "AWS::Events::Rule":
-        return f"{prefix}:events:{regional}:rule/{name_of(stack, logical_id)}"
-    if rtype == "AWS::SNS::Topic":
-        return ref_value(stack, logical_id)
-    if rtype == "AWS::CloudWatch::Alarm":
-        return f"{prefix}:cloudwatch:{regional}:alarm:{name_of(stack, logical_id)}"
+    if rtype in NAMED_ARNS:
+        return f"{prefix}:{NAMED_ARNS[rtype].format(regional=regional)}{name_of(stack, logical_id)}"
     if rtype == "AWS::EKS::Nodegroup":
         return f"{prefix}:eks:{regional}:nodegroup/{ref_value(stack, logical_id)}/{uuid}"
     if rtype == "AWS::EKS::Addon":
