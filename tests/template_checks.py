@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -9,9 +10,17 @@ from cfnlint.api import lint
 
 
 def cfn_lint_findings(template: dict[str, Any], region: str) -> list[str]:
-    """cfn-lint's error-level findings (E rules) for ``template``."""
-    matches = lint(json.dumps(template), regions=[region])
-    return [str(m) for m in matches if m.rule.id.startswith("E")]
+    """cfn-lint's error-level findings (E rules) for ``template``.
+
+    Linted once per test process and template text: a pattern's module and the contract suite
+    check the same session templates (about 20 to 45 s of cfn-lint per pattern)."""
+    return list(_lint(json.dumps(template, sort_keys=True), region))
+
+
+@functools.cache
+def _lint(template_text: str, region: str) -> tuple[str, ...]:
+    matches = lint(template_text, regions=[region])
+    return tuple(str(m) for m in matches if m.rule.id.startswith("E"))
 
 
 def resources(template: dict[str, Any], rtype: str) -> dict[str, dict[str, Any]]:
