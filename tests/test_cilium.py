@@ -38,7 +38,6 @@ from eks_secure.errors import ConfigError, ConfigErrors
 from eks_secure.network.vpc import TIER_TAG
 from eks_secure.preflight.flows import FLOWS_METADATA
 from eks_secure.registry.mirror import ImageMirror
-from eks_secure.rules import RESERVED_APP
 
 pytestmark = pytest.mark.xdist_group("cilium")
 
@@ -340,7 +339,7 @@ def test_allow_list_is_each_groups_gateway_subnets(cilium: Synth) -> None:
                 r["Properties"]["CidrBlock"]
             )
     # the control plane's rows (every pattern has them) leave from the control-plane subnets
-    entries = [e for e in entries_from_template(cilium.cluster_template) if e.app != RESERVED_APP]
+    entries = [e for e in entries_from_template(cilium.cluster_template) if not e.is_control_plane]
     assert {e.app for e in entries} == {a.name for a in cilium.config.apps}
     for entry in entries:
         group = spec.egress_group_of(entry.app)

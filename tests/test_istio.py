@@ -41,7 +41,6 @@ from eks_secure.egress.istio.mesh import GATEWAY_HOST, GATEWAY_SELECTOR, MESH_PO
 from eks_secure.errors import ConfigErrors
 from eks_secure.k8s.kyverno import APP_LABEL
 from eks_secure.preflight.flows import FLOWS_METADATA
-from eks_secure.rules import RESERVED_APP
 
 pytestmark = pytest.mark.xdist_group("istio")
 
@@ -471,9 +470,7 @@ def test_webhook_flow_agrees_everywhere(istio: Synth) -> None:
 
 def test_allow_list_is_the_egress_subnets(istio: Synth) -> None:
     entries = {
-        e.app: e
-        for e in entries_from_template(istio.cluster_template)
-        if e.app != RESERVED_APP  # the control plane's rows (every pattern has them)
+        e.app: e for e in entries_from_template(istio.cluster_template) if not e.is_control_plane
     }
     plan = istio.deployment.plan.pool("istio-egress").member("gateway")
     assert set(entries) == {t.name for t in istio.deployment.tenants}

@@ -183,7 +183,7 @@ def _template_addresses(s: Synth) -> set[ipaddress.IPv4Network]:
 
 def _app_entries(s: Synth) -> list[AllowListEntry]:
     """The published entries of the apps (not the control plane's)."""
-    return [e for e in s.allow_list() if e.app != CONTROL_PLANE]
+    return [e for e in s.allow_list() if not e.is_control_plane]
 
 
 def test_one_published_entry_per_app(pattern: str) -> None:
@@ -224,7 +224,7 @@ def test_control_plane_destinations_have_rows_from_the_control_plane_subnets(
     s = _reference(pattern)
     template = s.cluster_template
     outputs = template["Outputs"]
-    control_plane = [e for e in entries_from_template(template) if e.app == CONTROL_PLANE]
+    control_plane = [e for e in entries_from_template(template) if e.is_control_plane]
     assert len(control_plane) == len(s.config.control_plane_egress) > 0
     cluster = next(r for r in template["Resources"].values() if r["Type"] == "AWS::EKS::Cluster")
     subnet_ids = [ref["Ref"] for ref in cluster["Properties"]["ResourcesVpcConfig"]["SubnetIds"]]

@@ -19,10 +19,9 @@ from synth import SYNTH_ROOT
 
 from eks_secure.config.loader import parse_config
 from eks_secure.deployment import EksSecureDeployment
-from eks_secure.egress.allowlist import read_assembly
+from eks_secure.egress.allowlist import CONTROL_PLANE, read_assembly
 from eks_secure.firewall import load_allowlists
 from eks_secure.limits import LIMITS, assembly_usage
-from eks_secure.rules import RESERVED_APP
 from patterns.load import project_context
 from patterns.scale import app_name, scale_config
 
@@ -75,11 +74,11 @@ def test_allowlist_complete(scale: Path) -> None:
     names = [app_name(i) for i in range(APPS)]
     for stacks in (read_assembly(scale), load_allowlists(scale)):
         (entries,) = stacks.values()
-        entries = [e for e in entries if e.app != RESERVED_APP]
+        entries = [e for e in entries if not e.is_control_plane]
         assert [e.app for e in entries] == names
         assert all(len(e.source_cidrs) == 3 for e in entries)
     saved = json.loads(next(scale.glob("*.allowlist.json")).read_text())
-    assert [e["app"] for e in next(iter(saved.values())) if e["app"] != RESERVED_APP] == names
+    assert [e["app"] for e in next(iter(saved.values())) if e["app"] != CONTROL_PLANE] == names
 
 
 def test_one_kubectl_provider(scale: Path) -> None:

@@ -192,6 +192,12 @@ class AllowListEntry:
     """Host names behind ``destination_cidrs`` (patterns that route by name, e.g. ``istio``).
     Default: none (the key is then left out of the JSON)."""
 
+    @property
+    def is_control_plane(self) -> bool:
+        """Whether this is a row of the control plane's own ``CUSTOMER_ROUTED`` calls (published
+        in every pattern), not an app's."""
+        return self.app == rules.RESERVED_APP
+
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form (lists, fixed key order; ``destination_hosts`` only when set)."""
         data: dict[str, object] = {
