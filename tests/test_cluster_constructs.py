@@ -94,6 +94,23 @@ def test_unsupported_kubernetes_version() -> None:
     )
 
 
+def test_custom_networking_of_the_wrong_type() -> None:
+    network = _network()
+    assert (
+        _field(
+            lambda: SecureCluster(
+                network,
+                "Eks",
+                network=network,
+                cluster_name="c",
+                kubernetes_version="1.34",
+                custom_networking={"secondary_cidr": "100.64.0.0/16"},  # type: ignore[arg-type]
+            )
+        )
+        == "SecureCluster.custom_networking"
+    )
+
+
 def test_no_admin_at_all() -> None:
     network = _network()
     assert (

@@ -32,6 +32,7 @@ from eks_secure.cluster.nodegroup import HardenedNodegroup
 from eks_secure.cluster.tagging import tag_for_cluster
 from eks_secure.config.model import (
     ControlPlaneDestination,
+    CustomNetworkingSettings,
     KyvernoSettings,
     NodeGroupSize,
     require_supported_version,
@@ -45,7 +46,6 @@ from eks_secure.network.vpc import SecureVpc
 
 if TYPE_CHECKING:  # pragma: no cover
     from eks_secure.cluster.kyverno import KyvernoInstall
-    from eks_secure.config.model import CustomNetworkingSettings
     from eks_secure.egress.contract import Tenant
     from eks_secure.isolation.construct import CustomNetworking
 
@@ -151,6 +151,14 @@ class SecureCluster(Construct):
                 "SecureCluster.network",
                 f"is a {type(network).__name__}, not a SecureVpc",
                 "pass the SecureVpc the cluster runs in",
+            )
+        if custom_networking is not None and not isinstance(
+            custom_networking, CustomNetworkingSettings
+        ):
+            raise ConfigError(
+                "SecureCluster.custom_networking",
+                f"is a {type(custom_networking).__name__}, not a CustomNetworkingSettings",
+                "pass CustomNetworkingSettings(...) (or leave it out: custom networking off)",
             )
         admin_roles = _roles("SecureCluster.admin_roles", admin_roles)
         viewer_roles = _roles("SecureCluster.viewer_roles", viewer_roles)
