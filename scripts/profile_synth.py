@@ -39,6 +39,9 @@ WAIT: collections.Counter[tuple[str, str]] = collections.Counter()
 BY_TARGET: collections.Counter[str] = collections.Counter()
 """``kind target`` (type name, method or property) -> seconds waited."""
 TARGET_CALLS: collections.Counter[str] = collections.Counter()
+SITES: collections.Counter[str] = collections.Counter()
+"""``file:line function`` of the nearest eks_secure / patterns frame -> round-trips."""
+SITE_WAIT: collections.Counter[str] = collections.Counter()
 PHASES: dict[str, float] = {}
 
 
@@ -50,9 +53,38 @@ def _target(request: Any) -> str:
     return ""
 
 
+def _site() -> str:
+    """The innermost caller in this project's code (eks_secure, patterns): where a round-trip
+    was asked for; ``(CDK callback)`` when Node.js called back into Python outside it."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        name = frame.f_code.co_filename
+        if "/eks_secure/" in name or "/patterns/" in name:
+            where = name.split("/eks_secure/")[-1].split("/patterns/")[-1]
+            return f"{where}:{frame.f_lineno} {frame.f_code.co_name}"
+        frame = frame.f_back  # type: ignore[assignment]
+    return "(outside eks_secure)"
+
+
+CALLBACKS: collections.Counter[str] = collections.Counter()
+"""``Python class.member`` Node.js called back into -> calls."""
+
+
 def install_counter() -> None:
-    """Wrap jsii's kernel process ``send`` so every round-trip is counted and timed."""
+    """Wrap jsii's kernel process ``send`` so every round-trip is counted and timed, and
+    jsii's callback handler so every call from Node.js into Python is counted by member."""
+    import jsii._kernel as kernel_module
     from jsii._kernel.providers import process
+
+    handle = kernel_module._handle_callback
+
+    def handle_callback(kernel: Any, callback: Any) -> Any:
+        request = callback.invoke or callback.get or callback.set
+        obj = kernel_module._reference_map.resolve_id(request.objref.ref)
+        CALLBACKS[f"{type(obj).__name__}.{callback.cookie}"] += 1
+        return handle(kernel, callback)
+
+    kernel_module._handle_callback = handle_callback
 
     original = process._NodeProcess.send
 
@@ -69,6 +101,9 @@ def install_counter() -> None:
             target = f"{kind} {_target(request)}"
             BY_TARGET[target] += waited
             TARGET_CALLS[target] += 1
+            site = _site()
+            SITES[site] += 1
+            SITE_WAIT[site] += waited
 
     process._NodeProcess.send = send  # type: ignore[method-assign]
 
@@ -157,6 +192,12 @@ def main() -> int:
     print(f"\nSlowest {args.top} kernel targets (total wait, calls):")
     for target, waited in BY_TARGET.most_common(args.top):
         print(f"  {waited:7.2f} s {TARGET_CALLS[target]:6d}  {target}")
+    print(f"\nCallbacks from Node.js into Python ({sum(CALLBACKS.values())}):")
+    for member, n in CALLBACKS.most_common(args.top):
+        print(f"  {n:6d}  {member}")
+    print(f"\nBusiest {args.top} call sites in eks_secure / patterns (round-trips, wait):")
+    for site, n in SITES.most_common(args.top):
+        print(f"  {n:6d} {SITE_WAIT[site]:7.2f} s  {site}")
     return 0
 
 

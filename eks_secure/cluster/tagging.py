@@ -15,6 +15,8 @@ import aws_cdk as cdk
 import jsii
 from constructs import IValidation
 
+from eks_secure.resource_types import is_taggable
+
 CLUSTER_TAG = "eks-secure:cluster"
 """Tag key scoping the creator role's permissions to one cluster's resources."""
 
@@ -36,9 +38,7 @@ class ClusterTagValidation:
         """One message per taggable resource without ``eks-secure:cluster=<name>``."""
         missing = []
         for construct in self.stack.node.find_all():
-            if not isinstance(construct, cdk.CfnResource):
-                continue
-            if not cdk.TagManager.is_taggable(construct):
+            if not isinstance(construct, cdk.CfnResource) or not is_taggable(construct):
                 continue
             tags = construct.tags.tag_values()  # type: ignore[attr-defined]
             if tags.get(CLUSTER_TAG) != self.cluster_name:
