@@ -47,8 +47,13 @@ def broken(
     tmp_path: Path,
     file: str,
     edit: Callable[[Template], None],
+    *,
+    lint: bool = False,
 ) -> list[Problem]:
-    """Copy the assembly, apply ``edit`` to the one template ``file`` names; the new problems."""
+    """Copy the assembly, apply ``edit`` to the one template ``file`` names; the new problems.
+
+    Check ``lint``'s problems only with ``lint``: an edit that removes a resource also leaves
+    references cfn-lint reports, which the other checks' tests are not about."""
     out = tmp_path / "cdk.out"
     _copy(private_nat.outdir, out)
     matches = sorted(out.glob(file))
@@ -56,7 +61,9 @@ def broken(
     template = json.loads(matches[0].read_text())
     edit(template)
     matches[0].write_text(json.dumps(template))
-    return [p for p in run(out).problems if _key(p) not in baseline]
+    return [
+        p for p in run(out).problems if _key(p) not in baseline and (lint or p.check != "lint")
+    ]
 
 
 def resource(template: Template, prefix: str) -> tuple[str, Template]:
@@ -264,3 +271,36 @@ def test_network_irsa_denied_by_sts_endpoint_policy(
     assert new and all(
         "endpoint policy of sts denies sts:AssumeRoleWithWebIdentity" in p.problem for p in new
     )
+
+
+def test_lint_unknown_property(private_nat: Synth, baseline: set[Key], tmp_path: Path) -> None:
+    """cfn-lint's errors reach the report (the check CDK's synth-time validation made)."""
+    logical_id = ""
+
+    def edit(template: Template) -> None:
+        nonlocal logical_id
+        logical_id, subnet = resource(template, "NetworkControlPlaneSubnet1Subnet")
+        subnet["Properties"]["MapPublicIpOnLaunchh"] = False
+
+    new = broken(private_nat, baseline, tmp_path, "Cluster.template.json", edit, lint=True)
+    assert [(p.check, p.logical_id) for p in new] == [("lint", logical_id)]
+    assert new[0].problem.startswith("cfn-lint E3002 (error)")
+    assert "MapPublicIpOnLaunchh" in new[0].problem
+
+
+def test_lint_acknowledgment_is_scoped_to_its_resource_type(
+    private_nat: Synth, baseline: set[Key], tmp_path: Path
+) -> None:
+    """W3010 (a hard-coded AZ) is acknowledged on subnets only: on a volume it is reported."""
+
+    def edit(template: Template) -> None:
+        template["Resources"]["StrayVolume"] = {
+            "Type": "AWS::EC2::Volume",
+            "Properties": {"AvailabilityZone": "eu-west-1a", "Size": 8, "Encrypted": True},
+        }
+
+    new = broken(private_nat, baseline, tmp_path, "Cluster.template.json", edit, lint=True)
+    lint = [p for p in new if p.check == "lint"]
+    assert [(p.logical_id, p.problem.split(" (")[0]) for p in lint] == [
+        ("StrayVolume", "cfn-lint W3010")
+    ]

@@ -42,6 +42,7 @@ def test_reference_pattern_passes_preflight(fixture: str, request: pytest.Fixtur
         "names",
         "allowlist",
         "capacity",
+        "lint",
     }
 
 

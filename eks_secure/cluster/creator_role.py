@@ -557,8 +557,7 @@ NO_INTERNET_PATH_ACTIONS = (
     "ec2:CreateEgressOnlyInternetGateway",
     "ec2:CreateCarrierGateway",
     "ec2:AllocateAddress",
-    "ec2:AssociateAddress",
-    "ec2:AssociateCarrierIpAddress",
+    "ec2:AssociateAddress",  # also associates carrier IPs (there is no separate action)
     "ec2:CreateVpcPeeringConnection",
     "ec2:AcceptVpcPeeringConnection",
 )

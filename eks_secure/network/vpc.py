@@ -24,6 +24,7 @@ from eks_secure.network.endpoints import PrivateEndpoints, validate_services
 from eks_secure.network.onprem import OnPremRouting, validate_on_prem
 from eks_secure.network.planner import NetworkPlan, SlotPlan, SubnetPlan
 from eks_secure.network.services import DEFAULT_INTERFACE_ENDPOINT_SERVICES
+from eks_secure.preflight.check_lint import ACKNOWLEDGED
 from eks_secure.stack_refs import pass_to
 
 TIER_TAG = planner.TIER_TAG
@@ -289,8 +290,7 @@ class SecureVpc(Construct):
         cdk.Validations.of(subnet).acknowledge(
             cdk.Acknowledgment(
                 id="CloudFormation-Validate::W3010",
-                reason="AZs are explicit on purpose: subnet CIDRs are planned per AZ and "
-                "synthesis must make no availability-zone lookup (no AWS calls).",
+                reason=ACKNOWLEDGED[("W3010", "AWS::EC2::Subnet")],
             )
         )
         secondary = self.plan.secondary_cidr

@@ -1,6 +1,6 @@
 """``eks-secure preflight``: prove offline that a synthesized cloud assembly can deploy.
 
-Pure Python (no CDK, no jsii). :func:`run` reads a cloud assembly and runs the seven checks
+Pure Python (no CDK, no jsii). :func:`run` reads a cloud assembly and runs the eight checks
 (:data:`eks_secure.preflight.report.CHECKS`); :func:`main` is the command line. Each problem
 names the stack, the logical ID and the fix; docs/preflight.md describes every check and what it
 cannot see.
@@ -25,6 +25,7 @@ def run(path: str | Path, *, max_cluster_name_length: int | None = None) -> Repo
         check_capacity,
         check_deployer,
         check_iam,
+        check_lint,
         check_names,
         check_network,
         check_timeouts,
@@ -42,6 +43,7 @@ def run(path: str | Path, *, max_cluster_name_length: int | None = None) -> Repo
     check_names.run(assembly, report, max_length=max_cluster_name_length)
     check_allowlist.run(assembly, report, model)
     check_capacity.run(assembly, report)
+    check_lint.run(assembly, report)
     report.notes.append(f"resource provider schemas and IAM data of cfn-lint {cfnlint_version()}")
     return report
 

@@ -13,6 +13,7 @@ CHECKS: dict[str, str] = {
     "names": "generated and explicit names at the longest accepted cluster name",
     "allowlist": "allow-list completeness for flows that reach on-premises",
     "capacity": "node subnet address capacity",
+    "lint": "cfn-lint errors and warnings of every template (CDK's synth-time validation)",
 }
 """Check IDs and what each proves."""
 
