@@ -1,5 +1,5 @@
 # eks-secure: two commands do all set-up on a fresh machine.
-#   make synth [PATTERN=<name>] [CONFIG=<path>] [UPDATE_LOCK=1]
+#   make synth [PATTERN=<name>] [CONFIG=<path>] [UPDATE_LOCK=1] [BUILTIN_VALIDATION=1]
 #                                                synthesize the reference stacks into cdk.out/
 #   make test                                    run the full test suite
 #   make schema                                  regenerate the config JSON Schema + key reference
@@ -20,6 +20,8 @@ STAMPS   := .make
 PATTERN  ?=
 CONFIG   ?=
 UPDATE_LOCK ?=
+# CDK's built-in template validation in synth (off: eks-secure preflight lints every template)
+BUILTIN_VALIDATION ?=
 
 # Pinned Node.js 24 (from npm) for jsii and the CDK CLI; quiets jsii's end-of-life banner otherwise.
 export JSII_NODE := $(NODE_BIN)/node
@@ -72,7 +74,8 @@ $(STAMPS)/cloudsplaining: requirements-cloudsplaining.txt constraints-cloudsplai
 # or nested template left over from an earlier config.
 synth: setup
 	rm -rf cdk.out
-	$(CDK) synth --quiet --no-notices --no-version-reporting $(CDK_CONTEXT)
+	EKS_SECURE_BUILTIN_VALIDATION=$(BUILTIN_VALIDATION) \
+	  $(CDK) synth --quiet --no-notices --no-version-reporting $(CDK_CONTEXT)
 	@echo "Synthesized into cdk.out/ (allow-lists: cdk.out/*.allowlist.json)"
 
 test: setup $(STAMPS)/checkov $(STAMPS)/cloudsplaining

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """eks-secure reference app.
 
-``cdk synth [-c pattern=NAME] [-c config=PATH] [-c update_lock=true]``.
+``cdk synth [-c pattern=NAME] [-c config=PATH] [-c update_lock=true]``; CDK's built-in
+template validation only with ``EKS_SECURE_BUILTIN_VALIDATION=1`` (``eks-secure preflight``
+lints every template instead, see docs/performance.md).
 """
 
 from __future__ import annotations
@@ -9,16 +11,14 @@ from __future__ import annotations
 import os
 import sys
 
-import aws_cdk as cdk
-
 from eks_secure.errors import ConfigError
 from patterns.load import config_from_context, config_path_from_context, update_lock_from_context
-from patterns.reference import build
+from patterns.reference import build, reference_app
 
 
 def main() -> int:
     """Synthesize the reference deployment; bad input prints a clear error, not a trace."""
-    app = cdk.App(stack_traces=False)  # deterministic metadata: no stack traces in it
+    app = reference_app()
     try:
         config = config_from_context(app)
         build(

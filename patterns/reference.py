@@ -6,7 +6,9 @@ app gets the same way (see README, "Library usage").
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Any
 
 import aws_cdk as cdk
 
@@ -14,6 +16,30 @@ from eks_secure.config.model import DeploymentConfig
 from eks_secure.deployment import EksSecureDeployment
 from eks_secure.errors import ConfigError
 from eks_secure.network.lock import lock_changes, lock_path, read_lock, write_lock
+
+BUILTIN_VALIDATION_ENV = "EKS_SECURE_BUILTIN_VALIDATION"
+"""Set to ``1`` (``make synth BUILTIN_VALIDATION=1``) to run CDK's built-in template validation
+in the reference app's synthesis too."""
+
+
+def builtin_validation() -> bool:
+    """Whether the reference app runs CDK's built-in template validation (default: no).
+
+    It is cfn-lint's rules ported to Node.js and took about half of every synthesis
+    (docs/performance.md); ``eks-secure preflight`` makes the same check with cfn-lint itself
+    (check ``lint``) before a deploy, and the test suite lints every template.
+    """
+    return os.environ.get(BUILTIN_VALIDATION_ENV, "").lower() in ("1", "true", "yes")
+
+
+def reference_app(**props: Any) -> cdk.App:
+    """The reference app's ``cdk.App`` (``props`` are passed on, e.g. ``outdir``, ``context``):
+    no stack traces in the metadata (deterministic output) and CDK's built-in template
+    validation as :func:`builtin_validation` says. ``app.py``, the benchmark and the profiler
+    build the same app."""
+    return cdk.App(
+        stack_traces=False, builtin_cloud_formation_validation=builtin_validation(), **props
+    )
 
 
 def build(

@@ -148,13 +148,13 @@ def pattern_config(
 
 def _pattern_app(outdir: str, pattern: str, apps: int | None) -> None:
     """The reference app of ``pattern`` (its example and lock), or ``apps`` generated apps."""
-    import aws_cdk as cdk
 
     from eks_secure.deployment import EksSecureDeployment
     from patterns.load import project_context
+    from patterns.reference import reference_app
 
     config, lock = pattern_config(pattern, apps)
-    app = cdk.App(outdir=outdir, context=project_context(), stack_traces=False)
+    app = reference_app(outdir=outdir, context=project_context())
     EksSecureDeployment.from_config(app, config, address_lock=lock)
     app.synth()
 

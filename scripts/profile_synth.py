@@ -128,17 +128,16 @@ def run(case: str, apps: int | None, outdir: str, app_stacks: str | None = None)
         with phase(f"import {module}"):
             importlib.import_module(module)
     with phase("import eks_secure (+ used aws_cdk submodules)"):
-        import aws_cdk as cdk
-
         from eks_secure.deployment import EksSecureDeployment
         from patterns.load import project_context
+        from patterns.reference import reference_app
         from scripts.benchmark import pattern_config
     with phase("config (YAML, pydantic, address plan)"):
         config, lock = pattern_config(
             case, apps, {"app_stacks": app_stacks} if app_stacks else None
         )
     with phase("construct tree"):
-        app = cdk.App(outdir=outdir, context=project_context(), stack_traces=False)
+        app = reference_app(outdir=outdir, context=project_context())
         EksSecureDeployment.from_config(app, config, address_lock=lock)
     with phase("app.synth()"):
         app.synth()

