@@ -19,7 +19,15 @@ def acknowledge(scope: IConstruct, rule_id: str, reason: str) -> None:
     """Acknowledge finding ``rule_id`` on ``scope`` and below, with ``reason``."""
     if not reason.strip():
         raise ValueError(f"acknowledging {rule_id} needs a reason")
-    cdk.Validations.of(scope).acknowledge(cdk.Acknowledgment(id=rule_id, reason=reason))
+    validations = getattr(scope, _VALIDATIONS, None)
+    if validations is None:  # one jsii call per scope, not per acknowledgment
+        validations = cdk.Validations.of(scope)
+        setattr(scope, _VALIDATIONS, validations)
+    validations.acknowledge(cdk.Acknowledgment(id=rule_id, reason=reason))
+
+
+_VALIDATIONS = "_eks_secure_validations"
+"""Attribute of a scope holding its ``cdk.Validations.of(scope)``."""
 
 
 COMPLIANCE_PACKS: tuple[str, ...] = ("NIST.800.53.R5", "HIPAA.Security", "PCI.DSS.321")

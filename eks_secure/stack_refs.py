@@ -25,8 +25,26 @@ def _nested(stack: cdk.Stack) -> cdk.NestedStack | None:
     return stack if isinstance(stack, cdk.NestedStack) else None
 
 
+_EXPORTED = "_eks_secure_exported"
+"""Attribute of a nested stack made a producer by :func:`_export`: output name -> (value, the
+``GetAtt`` token in the parent), so passing one value to many consumers reads it once."""
+
+
 def _export(producer: cdk.NestedStack, name: str, value: str) -> str:
     """``value`` (of ``producer``) as seen in its parent: a ``GetAtt`` of output ``name``."""
+    exported: dict[str, tuple[str, str]] | None = getattr(producer, _EXPORTED, None)
+    if exported is None:
+        exported = {}
+        setattr(producer, _EXPORTED, exported)
+    if name in exported:
+        passed, token = exported[name]
+        if passed != value:
+            raise ConfigError(
+                "pass_to.name",
+                f"output '{name}' of {producer.node.path} already passes another value",
+                "give each passed value its own name",
+            )
+        return token
     output = producer.node.try_find_child(name)
     if output is None:
         output = cdk.CfnOutput(producer, name, value=value)
@@ -38,7 +56,9 @@ def _export(producer: cdk.NestedStack, name: str, value: str) -> str:
         )
     resource = producer.nested_stack_resource
     assert resource is not None  # a NestedStack always has its resource in the parent
-    return resource.get_att(f"Outputs.{name}").to_string()
+    token = resource.get_att(f"Outputs.{name}").to_string()
+    exported[name] = (value, token)
+    return token
 
 
 def pass_to(consumer: Construct, producer: cdk.Stack, name: str, value: str) -> str:

@@ -137,19 +137,23 @@ class OnPremRouting(Construct):
         subnet: ec2.ISubnet,
         route_id_prefix: str = "OnPrem",
         cidrs: Sequence[str] | None = None,
+        route_table_id: str | None = None,
     ) -> list[ec2.CfnRoute]:
         """Add a static route per on-prem CIDR to ``subnet``'s route table, inside ``scope``.
 
         Route IDs are ``<route_id_prefix><cidr_id(cidr)>`` (e.g. ``OnPrem10x0x0x0m14``), so pass
         a ``scope`` unique to the subnet (usually the subnet itself). ``cidrs`` defaults to all
-        on-prem CIDRs.
+        on-prem CIDRs; ``route_table_id`` to ``subnet.route_table.route_table_id`` (pass it when
+        known: reading it is two jsii calls per subnet).
         """
         routes: list[ec2.CfnRoute] = []
+        if route_table_id is None:
+            route_table_id = subnet.route_table.route_table_id
         for cidr in self.cidrs if cidrs is None else cidrs:
             route = ec2.CfnRoute(
                 scope,
                 f"{route_id_prefix}{cidr_id(cidr)}",
-                route_table_id=subnet.route_table.route_table_id,
+                route_table_id=route_table_id,
                 destination_cidr_block=cidr,
                 transit_gateway_id=self._target_id if self.route.transit_gateway_id else None,
                 gateway_id=None if self.route.transit_gateway_id else self._target_id,

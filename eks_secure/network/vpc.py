@@ -139,6 +139,7 @@ class SecureVpc(Construct):
                 vpc_cidr_block=plan.vpc_cidr,
             )
 
+        self._vpc_id = self.vpc.vpc_id  # read once: every subnet and route table names it
         self.secondary_cidr_block: ec2.CfnVPCCidrBlock | None = None
         """The secondary CIDR association (when the plan has a secondary CIDR)."""
         if plan.secondary_cidr is not None:
@@ -335,9 +336,10 @@ class SecureVpc(Construct):
         subnets: list[ec2.ISubnet] = []
         endpoint_table_ids: list[str] = []
         for planned in slot.subnets:
-            table = ec2.CfnRouteTable(tables, planned.construct_id, vpc_id=self.vpc.vpc_id)
-            cdk.Tags.of(table).add("Name", self._subnet_name(planned))
-            cdk.Tags.of(table).add(TIER_TAG, planned.tier)
+            table = ec2.CfnRouteTable(tables, planned.construct_id, vpc_id=self._vpc_id)
+            table_tags = cdk.Tags.of(table)
+            table_tags.add("Name", self._subnet_name(planned))
+            table_tags.add(TIER_TAG, planned.tier)
             # short output/parameter names instead of CDK's path-long ones (template size)
             ref_name = "".join(
                 c for c in f"RouteTable{slot.name}{planned.construct_id}" if c.isalnum()
@@ -351,7 +353,7 @@ class SecureVpc(Construct):
             cfn_subnet = ec2.CfnSubnet(
                 subnet_scope,
                 "Subnet",
-                vpc_id=self.vpc.vpc_id,
+                vpc_id=self._vpc_id,
                 availability_zone=planned.az,
                 cidr_block=planned.cidr,
                 map_public_ip_on_launch=False,
@@ -372,7 +374,7 @@ class SecureVpc(Construct):
                 route_table_id=table_id,
             )
             if route_on_prem and self.on_prem_routing is not None:
-                self.on_prem_routing.route_to_on_prem(subnet_scope, subnet)
+                self.on_prem_routing.route_to_on_prem(subnet_scope, subnet, route_table_id=table_id)
             subnets.append(subnet)
         if self.endpoints is not None:
             for table_id in endpoint_table_ids:
