@@ -61,9 +61,7 @@ def broken(
     template = json.loads(matches[0].read_text())
     edit(template)
     matches[0].write_text(json.dumps(template))
-    return [
-        p for p in run(out).problems if _key(p) not in baseline and (lint or p.check != "lint")
-    ]
+    return [p for p in run(out).problems if _key(p) not in baseline and (lint or p.check != "lint")]
 
 
 def resource(template: Template, prefix: str) -> tuple[str, Template]:
