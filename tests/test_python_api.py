@@ -8,13 +8,16 @@ module stays fast.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
 import aws_cdk as cdk
+import jsii
 import pytest
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from constructs import IConstruct
 
 from eks_secure import (
     ConfigError,
@@ -141,6 +144,48 @@ def test_every_taggable_resource_of_a_creator_deployed_stack_is_tagged() -> None
     assert tagged
     for resource in tagged:
         assert {"Key": CLUSTER_TAG, "Value": "demo"} in resource["Properties"]["Tags"]
+
+
+@jsii.implements(cdk.IAspect)
+class _AddsARole:
+    """A user's aspect that adds a role to the stack when it visits the stack."""
+
+    def __init__(self, stack: cdk.Stack) -> None:
+        self.stack = stack
+
+    def visit(self, node: IConstruct) -> None:
+        if node is self.stack and self.stack.node.try_find_child("AspectRole") is None:
+            iam.Role(self.stack, "AspectRole", assumed_by=iam.ServicePrincipal("ec2.amazonaws.com"))
+
+
+def test_roles_added_after_the_cluster_get_the_path_and_boundary() -> None:
+    """The deployment guards run at synthesis, once per stack: a role a user adds after the
+    cluster, or from an aspect of their own on the stack, gets the role path and the
+    permissions boundary the creator role requires, and a custom resource its ServiceTimeout."""
+    app = cdk.App()
+    deployment = EksSecureDeployment(app, "Cluster", settings=settings())
+    iam.Role(deployment, "LaterRole", assumed_by=iam.ServicePrincipal("ec2.amazonaws.com"))
+    cdk.CustomResource(
+        deployment,
+        "LaterResource",
+        service_token="arn:aws:lambda:eu-west-1:111111111111:function:demo-x",
+        resource_type="Custom::Later",
+    )
+    cdk.Aspects.of(deployment).add(_AddsARole(deployment))
+    template = app.synth().get_stack_by_name(deployment.stack_name).template
+    roles = {
+        logical_id: resource["Properties"]
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::IAM::Role"
+    }
+    for prefix in ("LaterRole", "AspectRole"):
+        (props,) = [p for logical_id, p in roles.items() if logical_id.startswith(prefix)]
+        assert props["Path"] == "/eks-secure/demo/"
+        assert "demo-boundary" in json.dumps(props["PermissionsBoundary"])
+    (custom,) = [
+        r["Properties"] for r in template["Resources"].values() if r["Type"] == "Custom::Later"
+    ]
+    assert "ServiceTimeout" in custom
 
 
 def test_a_creator_deployed_stack_with_an_untagged_resource_fails_synthesis() -> None:

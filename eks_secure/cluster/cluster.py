@@ -815,9 +815,15 @@ class _StackGuards:
     on every resource of the stack.
 
     Added to a leaf construct of the stack (:func:`_guard_deployment`), so CDK calls
-    :meth:`visit` once, at synthesis (after every construct a user added), and it walks the
-    stack itself: a Python aspect on the stack would be a jsii callback per construct (about
-    3,000 at 60 apps, most of the synthesis time they took).
+    :meth:`visit` once, at synthesis, and it walks the stack itself: a Python aspect on the
+    stack would be a jsii callback per construct (about 3,000 at 60 apps, most of the synthesis
+    time they took). CDK invokes aspects construct by construct in tree order (the priority,
+    :data:`GUARDS_PRIORITY`, orders the aspects of one construct), so the walk sees every
+    construct built before synthesis and those an aspect adds while visiting the stack or the
+    constructs before the leaf; a resource an aspect adds while visiting a construct created
+    after the cluster is not guarded. That fails closed: the creator role refuses a role
+    without the boundary, and ``eks-secure preflight`` (checks ``iam``, ``names``, ``timeouts``)
+    reports it before a deploy.
     """
 
     def __init__(self, stack: cdk.Stack, role_path: str, boundary_arn: str, layer_prefix: str):
@@ -854,6 +860,11 @@ class _StackGuards:
             node.add_property_override("ServiceTimeout", CUSTOM_RESOURCE_SERVICE_TIMEOUT)
 
 
+GUARDS_PRIORITY = 900
+"""Aspect priority of the deployment guards: among the aspects of their construct, after
+MUTATING (200) and DEFAULT (500) ones, before READONLY (1000) checks."""
+
+
 def _layer_name(construct_id: str) -> str:
     """A Lambda layer name part from a construct ID (letters, digits, ``-`` and ``_``)."""
     return "".join(c if c.isalnum() or c in "-_" else "-" for c in construct_id).lower()
@@ -877,7 +888,8 @@ def _guard_deployment(stack: cdk.Stack, cluster_name: str, cluster: eks.Cluster)
             stack_role_path(cluster_name),
             boundary_policy_arn_expression(cluster_name),
             function_name_prefix(cluster_name),
-        )
+        ),
+        priority=GUARDS_PRIORITY,
     )
     prefix = function_name_prefix(cluster_name)
     for child in cluster.node.find_all():
