@@ -14,15 +14,15 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from constructs import IConstruct
 
+from eks_secure.memo import memo
+
 
 def acknowledge(scope: IConstruct, rule_id: str, reason: str) -> None:
     """Acknowledge finding ``rule_id`` on ``scope`` and below, with ``reason``."""
     if not reason.strip():
         raise ValueError(f"acknowledging {rule_id} needs a reason")
-    validations = getattr(scope, _VALIDATIONS, None)
-    if validations is None:  # one jsii call per scope, not per acknowledgment
-        validations = cdk.Validations.of(scope)
-        setattr(scope, _VALIDATIONS, validations)
+    # one jsii call per scope, not per acknowledgment
+    validations = memo(scope, _VALIDATIONS, lambda: cdk.Validations.of(scope))
     validations.acknowledge(cdk.Acknowledgment(id=rule_id, reason=reason))
 
 

@@ -15,6 +15,7 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from eks_secure.errors import ConfigError
+from eks_secure.memo import memo
 
 _PASSED = "_eks_secure_passed"
 """Attribute of a parameter made by :func:`pass_to`: the value it passes, resolved in the
@@ -25,6 +26,14 @@ def _nested(stack: cdk.Stack) -> cdk.NestedStack | None:
     return stack if isinstance(stack, cdk.NestedStack) else None
 
 
+_PARENT = "_eks_secure_parent"
+
+
+def _parent(nested: cdk.NestedStack) -> cdk.Stack | None:
+    """``nested.nested_stack_parent``, read once per nested stack (it never changes)."""
+    return memo(nested, _PARENT, lambda: nested.nested_stack_parent)
+
+
 _EXPORTED = "_eks_secure_exported"
 """Attribute of a nested stack made a producer by :func:`_export`: output name -> (value, the
 ``GetAtt`` token in the parent), so passing one value to many consumers reads it once."""
@@ -32,10 +41,7 @@ _EXPORTED = "_eks_secure_exported"
 
 def _export(producer: cdk.NestedStack, name: str, value: str) -> str:
     """``value`` (of ``producer``) as seen in its parent: a ``GetAtt`` of output ``name``."""
-    exported: dict[str, tuple[str, str]] | None = getattr(producer, _EXPORTED, None)
-    if exported is None:
-        exported = {}
-        setattr(producer, _EXPORTED, exported)
+    exported: dict[str, tuple[str, str]] = memo(producer, _EXPORTED, dict)
     if name in exported:
         passed, token = exported[name]
         if passed != value:
@@ -75,16 +81,16 @@ def pass_to(consumer: Construct, producer: cdk.Stack, name: str, value: str) -> 
     nested_producer = _nested(producer)
     if target is producer:
         return value
-    if nested_producer is not None and nested_producer.nested_stack_parent is target:
+    if nested_producer is not None and _parent(nested_producer) is target:
         return _export(nested_producer, name, value)
     if nested_target is None:
         return value
-    parent = nested_target.nested_stack_parent
+    parent = _parent(nested_target)
     if parent is None:  # pragma: no cover - a NestedStack always has a parent stack
         return value
     if parent is producer:
         outer = value
-    elif nested_producer is not None and nested_producer.nested_stack_parent is parent:
+    elif nested_producer is not None and _parent(nested_producer) is parent:
         outer = _export(nested_producer, name, value)
     else:
         return value

@@ -42,7 +42,7 @@ from eks_secure.errors import ConfigError
 from eks_secure.k8s.baseline import BaselineChart
 from eks_secure.keys import allow_cloudwatch_logs, rotating_key
 from eks_secure.nag import acknowledge, acknowledge_compliance, acknowledge_managed_policies
-from eks_secure.network.vpc import SecureVpc
+from eks_secure.network.vpc import SecureVpc, is_cidr
 from eks_secure.resource_types import cfn_resource_type
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -379,7 +379,7 @@ class SecureCluster(Construct):
         prefixes = {
             int(cidr.split("/")[1])
             for cidr in (s.ipv4_cidr_block for s in subnets)
-            if not cdk.Token.is_unresolved(cidr) and "/" in cidr
+            if is_cidr(cidr)
         }
         prefix_delegation = self._vpc_cni_env.get("ENABLE_PREFIX_DELEGATION", "").lower() == "true"
         user_data: ec2.UserData | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 
 from aws_cdk import aws_ec2 as ec2
@@ -25,6 +26,14 @@ NODE_POLICIES: tuple[str, ...] = (
 
 ROOT_DEVICE = "/dev/xvda"
 """Root device name of the EKS-optimised Amazon Linux 2023 AMIs."""
+
+
+@functools.cache
+def aws_managed_policy(name: str) -> iam.IManagedPolicy:
+    """``iam.ManagedPolicy.from_aws_managed_policy_name(name)``, made once per name: the
+    reference holds no scope (its ARN resolves in the stack that uses it), so every node
+    group's role shares it instead of one jsii call per role and policy."""
+    return iam.ManagedPolicy.from_aws_managed_policy_name(name)
 
 
 def ami_type_for(instance_types: Sequence[str], field: str) -> eks.NodegroupAmiType:
@@ -117,9 +126,7 @@ class HardenedNodegroup(Construct):
             self,
             "NodeRole",
             assumed_by=iam.ServicePrincipal("ec2.amazonaws.com"),
-            managed_policies=[
-                iam.ManagedPolicy.from_aws_managed_policy_name(name) for name in NODE_POLICIES
-            ],
+            managed_policies=[aws_managed_policy(name) for name in NODE_POLICIES],
         )
         """IAM role of the nodes."""
         acknowledge_managed_policies(

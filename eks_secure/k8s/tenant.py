@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -28,6 +29,13 @@ AWS_ENDPOINTS_POLICY = "allow-aws-endpoints"
 """NetworkPolicy of an app with interface services: the endpoint subnets on 443."""
 AWS_S3_POLICY = "allow-aws-s3"
 """NetworkPolicy of an app with ``s3``: its ``s3_cidrs`` (the gateway endpoint) on 443."""
+
+
+@functools.cache
+def _quantity(value: str) -> k8s.Quantity:
+    """``k8s.Quantity.from_string(value)``, made once per value (an immutable value object,
+    shared by every app's quota and limits instead of one jsii call each)."""
+    return k8s.Quantity.from_string(value)
 
 
 def app_group(app: str) -> str:
@@ -113,9 +121,7 @@ class TenantChart(cdk8s.Chart):
             self,
             f"ResourceQuota:{ns}",
             metadata=policies.object_meta("eks-secure-quota", ns),
-            spec=k8s.ResourceQuotaSpec(
-                hard={k: k8s.Quantity.from_string(v) for k, v in sorted(quota.items())}
-            ),
+            spec=k8s.ResourceQuotaSpec(hard={k: _quantity(v) for k, v in sorted(quota.items())}),
         )
         k8s.KubeLimitRange(
             self,
@@ -126,12 +132,12 @@ class TenantChart(cdk8s.Chart):
                     k8s.LimitRangeItem(
                         type="Container",
                         default={
-                            "cpu": k8s.Quantity.from_string("500m"),
-                            "memory": k8s.Quantity.from_string("512Mi"),
+                            "cpu": _quantity("500m"),
+                            "memory": _quantity("512Mi"),
                         },
                         default_request={
-                            "cpu": k8s.Quantity.from_string("100m"),
-                            "memory": k8s.Quantity.from_string("128Mi"),
+                            "cpu": _quantity("100m"),
+                            "memory": _quantity("128Mi"),
                         },
                     )
                 ]

@@ -158,7 +158,9 @@ class OnPremRouting(Construct):
                 transit_gateway_id=self._target_id if self.route.transit_gateway_id else None,
                 gateway_id=None if self.route.transit_gateway_id else self._target_id,
             )
-            if self.attachment is not None:
+            if isinstance(self.attachment, cdk.CfnResource):
+                route.add_dependency(self.attachment)  # one jsii call instead of two
+            elif self.attachment is not None:
                 route.node.add_dependency(self.attachment)
             routes.append(route)
         return routes

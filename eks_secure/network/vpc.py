@@ -27,6 +27,16 @@ from eks_secure.network.services import DEFAULT_INTERFACE_ENDPOINT_SERVICES
 from eks_secure.preflight.check_lint import ACKNOWLEDGED
 from eks_secure.stack_refs import pass_to
 
+
+def is_cidr(value: str) -> bool:
+    """Whether ``value`` is a literal IPv4 CIDR (a token, e.g. an imported subnet's, is not)."""
+    try:
+        ipaddress.IPv4Network(value)
+    except ValueError:
+        return False
+    return "/" in value
+
+
 TIER_TAG = planner.TIER_TAG
 """Tag key carrying a subnet's tier (``control-plane``, ``endpoints``, ``system-nodes``, ...)."""
 APP_TAG = "eks-secure.io/app"
