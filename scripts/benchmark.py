@@ -433,9 +433,14 @@ def report(runs: int, scale_apps: tuple[int, ...], suite: bool) -> tuple[str, in
         ("subnet-per-app", ()): "subnet-per-app",
         ("private-nat", ()): "private-nat",
     }
+
+    def rounds_of(apps: int) -> int:
+        """Runs per point of the scale series: half the runs, one above 60 apps (minutes each)."""
+        return 1 if apps > 60 else max(1, runs // 2)
+
     scale: dict[Case, dict[str, Any]] = {}
-    for rounds in sorted({1 if n > 60 else max(1, runs // 2) for n in scale_apps}, reverse=True):
-        counts = [n for n in scale_apps if (1 if n > 60 else max(1, runs // 2)) == rounds]
+    for rounds in sorted({rounds_of(n) for n in scale_apps}, reverse=True):
+        counts = [n for n in scale_apps if rounds_of(n) == rounds]
         print(f"scale series {counts} (interleaved)", flush=True)
         scale.update(measure([(p, n, e) for n in counts for p, e in series_cases], rounds))
     for (pattern, env), name in series_cases.items():
