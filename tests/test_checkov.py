@@ -349,12 +349,12 @@ def test_checkov_has_no_check_for_the_kinds_left_out() -> None:
     version) has no resource check, graph check or wildcard check that would read them."""
     if not CHECKOV.exists():
         pytest.skip(f"{CHECKOV} is missing: run `make test` (it creates .venv-checkov)")
+    # checkov's own interpreter, from its entry point's shebang (EKS_SECURE_CHECKOV may point
+    # at a checkov outside a venv, where no python sits beside it)
+    shebang = CHECKOV.read_text(encoding="utf-8").splitlines()[0]
+    assert shebang.startswith("#!"), f"{CHECKOV} is not a Python entry-point script"
     result = subprocess.run(
-        [
-            str(CHECKOV.parent / "python"),
-            "-c",
-            KINDS_CHECKED,
-        ],
+        [*shebang[2:].split(), "-c", KINDS_CHECKED],
         capture_output=True,
         text=True,
         timeout=120,
