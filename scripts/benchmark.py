@@ -78,18 +78,22 @@ def _peak_rss_mb() -> float:
     return sum(hwm(pid) for pid in pids) / 1024
 
 
-def _bare_app(outdir: str, apps: int | None = None) -> None:
+def _bare_app(outdir: str, apps: int | None = None, included: bool = False) -> None:
     """The floor: a VPC, a private aws_eks_v2 cluster with the kubectl layer, one manifest.
 
     With ``apps``, the floor of the scale series too: per app a nested stack of plain L1
     resources, about what eks-secure builds per app (3 subnets, 3 route tables and their
-    associations, 6 on-prem routes, a node role, launch template and node group) plus one
-    manifest, each made with one jsii call and no eks-secure code.
+    associations, 6 on-prem routes, a node role, launch template and node group) and one
+    manifest, each made with one jsii call and no eks-secure code. With ``included``, the
+    same resources of each app written as one CloudFormation template in Python and brought
+    in with one ``CfnInclude`` (the L1s are still in the construct tree, made in Node.js):
+    the lever "props built in Python, not many small jsii calls" taken as far as it goes.
     """
     import aws_cdk as cdk
     from aws_cdk import aws_ec2 as ec2
     from aws_cdk import aws_eks_v2 as eks
     from aws_cdk import aws_iam as iam
+    from aws_cdk import cloudformation_include as cfn_include
     from aws_cdk.lambda_layer_kubectl_v34 import KubectlV34Layer
 
     app = cdk.App(outdir=outdir)
@@ -120,8 +124,26 @@ def _bare_app(outdir: str, apps: int | None = None) -> None:
         "Namespace", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "app"}}
     )
     vpc_id, cluster_name = vpc.vpc_id, cluster.cluster_name
+    workdir = tempfile.TemporaryDirectory(prefix="eks-secure-bench-included-")
     for i in range(apps or 0):
         nested = cdk.NestedStack(stack, f"App{i}")
+        # in the app's stack, as eks-secure's fences: 250 manifests would fill the parent
+        eks.KubernetesManifest(
+            nested,
+            "Namespace",
+            cluster=cluster,
+            manifest=[{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": f"app{i}"}}],
+        )
+        if included:
+            path = Path(workdir.name) / f"app{i}.json"
+            path.write_text(json.dumps(_floor_app_template(i)), encoding="utf-8")
+            cfn_include.CfnInclude(
+                nested,
+                "Resources",
+                template_file=str(path),
+                parameters={"VpcId": vpc_id, "ClusterName": cluster_name},
+            )
+            continue
         role = iam.CfnRole(
             nested,
             "NodeRole",
@@ -176,11 +198,74 @@ def _bare_app(outdir: str, apps: int | None = None) -> None:
                 id=template.ref, version=template.attr_latest_version_number
             ),
         )
-        cluster.add_manifest(
-            f"Namespace{i}",
-            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": f"app{i}"}},
-        )
     app.synth()
+    workdir.cleanup()
+
+
+def _floor_app_template(i: int) -> dict[str, Any]:
+    """App ``i`` of the floor as one template: the resources ``_bare_app`` makes one jsii call
+    each, the same types, properties and values (the report checks the types match)."""
+    resources: dict[str, Any] = {
+        "NodeRole": {
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "AssumeRolePolicyDocument": {
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "ec2.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ]
+                }
+            },
+        }
+    }
+    vpc = {"Ref": "VpcId"}
+    for az in range(3):
+        table = {"Ref": f"Table{az}"}
+        resources[f"Subnet{az}"] = {
+            "Type": "AWS::EC2::Subnet",
+            "Properties": {
+                "VpcId": vpc,
+                "AvailabilityZone": f"eu-west-1{'abc'[az]}",
+                "CidrBlock": f"10.{64 + i // 8}.{(i % 8) * 32 + az * 8}.0/24",
+            },
+        }
+        resources[f"Table{az}"] = {"Type": "AWS::EC2::RouteTable", "Properties": {"VpcId": vpc}}
+        resources[f"Association{az}"] = {
+            "Type": "AWS::EC2::SubnetRouteTableAssociation",
+            "Properties": {"SubnetId": {"Ref": f"Subnet{az}"}, "RouteTableId": table},
+        }
+        for cidr in ("10.0.0.0/14", "172.16.0.0/12"):
+            resources[f"Route{az}{cidr.split('.')[0]}"] = {
+                "Type": "AWS::EC2::Route",
+                "Properties": {
+                    "RouteTableId": table,
+                    "DestinationCidrBlock": cidr,
+                    "TransitGatewayId": "tgw-0123456789abcdef0",
+                },
+            }
+    resources["LaunchTemplate"] = {
+        "Type": "AWS::EC2::LaunchTemplate",
+        "Properties": {"LaunchTemplateData": {"MetadataOptions": {"HttpTokens": "required"}}},
+    }
+    resources["Nodegroup"] = {
+        "Type": "AWS::EKS::Nodegroup",
+        "Properties": {
+            "ClusterName": {"Ref": "ClusterName"},
+            "NodeRole": {"Fn::GetAtt": ["NodeRole", "Arn"]},
+            "Subnets": [{"Ref": f"Subnet{az}"} for az in range(3)],
+            "LaunchTemplate": {
+                "Id": {"Ref": "LaunchTemplate"},
+                "Version": {"Fn::GetAtt": ["LaunchTemplate", "LatestVersionNumber"]},
+            },
+        },
+    }
+    return {
+        "Parameters": {"VpcId": {"Type": "String"}, "ClusterName": {"Type": "String"}},
+        "Resources": resources,
+    }
 
 
 def _empty_app(outdir: str) -> None:
@@ -233,6 +318,8 @@ def run_case(case: str, outdir: str, apps: int | None) -> None:
         _empty_app(outdir)
     elif case == "bare":
         _bare_app(outdir, apps)
+    elif case == "bare-included":
+        _bare_app(outdir, apps, included=True)
     else:
         _pattern_app(outdir, case, apps)
     print(json.dumps({"rss_mb": _peak_rss_mb()}))
@@ -264,7 +351,7 @@ Case = tuple[str, int | None, tuple[tuple[str, str], ...]]
 """A measured synthesis: (case, app count or ``None`` for the example, extra environment)."""
 
 
-def _run_once(case: Case, keep: bool) -> tuple[float, float, list[Any], dict[str, int]]:
+def _run_once(case: Case, keep: bool) -> tuple[float, float, list[Any], dict[str, Any]]:
     """One whole-process synthesis: seconds, peak MB and, with ``keep``, the assembly's limit
     usage and function counts."""
     from eks_secure.limits import assembly_usage
@@ -304,7 +391,7 @@ def measure(cases: list[Case], runs: int) -> dict[Case, dict[str, Any]]:
     every case alike and hardly the ratios."""
     seconds: dict[Case, list[float]] = {c: [] for c in cases}
     memory: dict[Case, list[float]] = {c: [] for c in cases}
-    kept: dict[Case, tuple[list[Any], dict[str, int]]] = {}
+    kept: dict[Case, tuple[list[Any], dict[str, Any]]] = {}
     for i in range(runs):
         for case in cases:
             elapsed, rss, usage, counts = _run_once(case, keep=i == runs - 1)
@@ -325,15 +412,32 @@ def measure(cases: list[Case], runs: int) -> dict[Case, dict[str, Any]]:
     }
 
 
-def _counts(out: Path) -> dict[str, int]:
-    """Lambda functions and custom resources of every template of an assembly."""
+def _counts(out: Path) -> dict[str, Any]:
+    """Lambda functions and custom resources of every template of an assembly, and the sorted
+    resource types of each template (nested ones by their order: their names carry hashes)."""
     functions = custom = 0
-    for path in out.glob("*.template.json"):
-        for resource in json.loads(path.read_text()).get("Resources", {}).values():
-            kind = resource["Type"]
+    types: list[list[str]] = []
+    for path in sorted(out.glob("*.template.json")):
+        kinds = [r["Type"] for r in json.loads(path.read_text()).get("Resources", {}).values()]
+        types.append(sorted(kinds))
+        for kind in kinds:
             functions += kind == "AWS::Lambda::Function"
             custom += kind.startswith("Custom::") or kind == "AWS::CloudFormation::CustomResource"
-    return {"functions": functions, "custom_resources": custom}
+    return {"functions": functions, "custom_resources": custom, "types": sorted(types)}
+
+
+FLOORS = ("bare", "bare-included")
+"""The scale series' floors: plain L1s per app, and the same as one included template."""
+
+
+def _same_floor_resources(results: dict[Case, dict[str, Any]], cases: list[Case]) -> None:
+    """Stop when the floors' assemblies hold different resources (type and count per
+    template), so that both floors measure the same deployment."""
+    kinds = {c: results[c]["counts"]["types"] for c in cases if c in results}
+    for apps in {c[1] for c in kinds}:
+        seen = {c[0]: kinds[c] for c in kinds if c[1] == apps}
+        if len({json.dumps(v, sort_keys=True) for v in seen.values()}) > 1:
+            raise SystemExit(f"the floors differ at {apps} apps: {json.dumps(seen, indent=1)}")
 
 
 def _usage_rows(name: str, usage: list[Any]) -> list[str]:
@@ -430,6 +534,7 @@ def report(runs: int, scale_apps: tuple[int, ...], suite: bool) -> tuple[str, in
     series_cases: dict[tuple[str, tuple[tuple[str, str], ...]], str] = {
         ("bare", ()): "bare app + plain L1s per app (floor)",
         ("bare", off): "floor, CDK's validation off (as the reference app)",
+        ("bare-included", off): "floor as one template per app (`CfnInclude`), validation off",
         ("subnet-per-app", ()): "subnet-per-app",
         ("private-nat", ()): "private-nat",
     }
@@ -443,6 +548,7 @@ def report(runs: int, scale_apps: tuple[int, ...], suite: bool) -> tuple[str, in
         counts = [n for n in scale_apps if rounds_of(n) == rounds]
         print(f"scale series {counts} (interleaved)", flush=True)
         scale.update(measure([(p, n, e) for n in counts for p, e in series_cases], rounds))
+    _same_floor_resources(scale, [(p, n, off) for n in scale_apps for p in FLOORS])
     for (pattern, env), name in series_cases.items():
         series = {n: scale[(pattern, n, env)] for n in scale_apps}
         two = series[2]["seconds"] if 2 in series else series[min(series)]["seconds"]
@@ -452,9 +558,9 @@ def report(runs: int, scale_apps: tuple[int, ...], suite: bool) -> tuple[str, in
                 f"{m['rss_mb']:.0f} | {m['counts']['functions']} | "
                 f"{m['counts']['custom_resources']} |"
             )
-            if n == max(series) and pattern != "bare":
+            if n == max(series) and pattern not in FLOORS:
                 limit_rows += _usage_rows(f"{pattern} x{n}", m["usage"])
-        if 60 in series and 2 in series and pattern != "bare":
+        if 60 in series and 2 in series and pattern not in FLOORS:
             growth = series[60]["seconds"] / series[2]["seconds"]
             missed += growth > TARGETS["60 apps / 2 apps"]
     lines += [
@@ -463,7 +569,8 @@ def report(runs: int, scale_apps: tuple[int, ...], suite: bool) -> tuple[str, in
         "apps are single runs. The floor is the bare app with, per "
         "app, a nested stack of the same kinds of resources made as plain L1s, one jsii call "
         "each; once with CDK's defaults and once without its built-in validation, as the "
-        "reference app synthesizes.",
+        "reference app synthesizes; and the same resources written as one template per app "
+        "in Python and included with one `CfnInclude` (one jsii call per app).",
         "",
         "### CloudFormation limits per template",
         "",
