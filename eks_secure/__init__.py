@@ -63,6 +63,14 @@ _EXPORTS: dict[str, str] = {
     "PrivateNatApp": "eks_secure.egress.private_nat",
     "PrivateNatSettings": "eks_secure.egress.private_nat",
     "PrivateNat": "eks_secure.egress.private_nat.construct",
+    "CiliumEgress": "eks_secure.egress.cilium",
+    "CiliumApp": "eks_secure.egress.cilium",
+    "CiliumSettings": "eks_secure.egress.cilium",
+    "CiliumEgressGateway": "eks_secure.egress.cilium.construct",
+    "IstioEgress": "eks_secure.egress.istio",
+    "IstioSettings": "eks_secure.egress.istio",
+    "IstioDestination": "eks_secure.egress.istio",
+    "IstioEgressGateway": "eks_secure.egress.istio.construct",
     "write_allowlists": "eks_secure.egress.allowlist",
     "read_assembly": "eks_secure.egress.allowlist",
     "EksSecureChecks": "eks_secure.checks.pack",
@@ -74,6 +82,10 @@ __all__ = [
     "AllowListEntry",
     "AppFence",
     "BaselineChart",
+    "CiliumApp",
+    "CiliumEgress",
+    "CiliumEgressGateway",
+    "CiliumSettings",
     "ClusterCreatorRole",
     "ClusterOptions",
     "ConfigError",
@@ -92,6 +104,10 @@ __all__ = [
     "HardenedNodegroup",
     "HelmRelease",
     "ImageMirror",
+    "IstioDestination",
+    "IstioEgress",
+    "IstioEgressGateway",
+    "IstioSettings",
     "KyvernoInstall",
     "KyvernoSettings",
     "LocalChart",
@@ -161,9 +177,13 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from eks_secure.config.plan import plan_deployment, plan_for
     from eks_secure.deployment import CreatorStack, EksSecureDeployment
     from eks_secure.egress.allowlist import read_assembly, write_allowlists
+    from eks_secure.egress.cilium import CiliumApp, CiliumEgress, CiliumSettings
+    from eks_secure.egress.cilium.construct import CiliumEgressGateway
     from eks_secure.egress.contract import AllowListEntry, Tenant
     from eks_secure.egress.dedicated.spec import DedicatedNodesApp
     from eks_secure.egress.fence import AppFence
+    from eks_secure.egress.istio import IstioDestination, IstioEgress, IstioSettings
+    from eks_secure.egress.istio.construct import IstioEgressGateway
     from eks_secure.egress.pattern import EgressPattern
     from eks_secure.egress.private_nat import PrivateNatApp, PrivateNatEgress, PrivateNatSettings
     from eks_secure.egress.private_nat.construct import PrivateNat
