@@ -23,7 +23,7 @@ Chart ``kyverno`` 3.9.0 (Kyverno v1.19.0) through :class:`~eks_secure.helm.relea
   (``global.nodeSelector``); admission controller with 3 replicas and a PodDisruptionBudget.
 * **Timeout**: the chart runs one post-upgrade and two pre-delete hook Jobs
   (:data:`KYVERNO_HOOKS`), so a failed atomic install can wait 4 times; the Helm timeout is
-  3 minutes (4 x 180 s + overhead stays under the handler's 900 s).
+  3 minutes (4 x 180 s + 120 s of overhead = the handler's 840 s).
 
 The reports-server, Grafana dashboard and OpenReports parts stay disabled (pinned off), so their
 images are neither rendered nor mirrored.

@@ -692,11 +692,13 @@ class DeploymentConfig(ConfigModel):
     )
     """The tenant applications that need fixed egress IPs (patterns other than ``base``)."""
     kyverno: KyvernoSettings = KyvernoSettings()
-    """Kyverno chart and images, and the namespaces the app isolation policies trust (patterns
-    with a node group per app; accepted and ignored by ``base``)."""
+    """Kyverno chart and images, and the namespaces the app isolation policies trust. Every
+    pattern installs Kyverno, ``base`` included while ``isolation.load_balancers.internal_only``
+    is on (the default)."""
     isolation: IsolationSettings = IsolationSettings()
     """Isolation controls every pattern can use: internal-only load balancers (on by default),
-    host protection and security groups for pods (each off unless its key is given)."""
+    host protection, security groups for pods, subnet NACLs and custom networking (each off
+    unless its key is given)."""
     audit: AuditSettings = AuditSettings()
     """Control-plane log retention and the optional CloudTrail trail."""
 

@@ -9,7 +9,8 @@ Every install through it gets the same guarantees, checked at synthesis:
   :class:`~eks_secure.registry.mirror.ImageMirror`; other values that would touch them are a
   field-named error.
 * **Failing before the Lambda does.** The kubectl handler of aws_eks_v2 runs ``helm`` inside a
-  Lambda with a fixed 15-minute timeout (:data:`KUBECTL_HANDLER_TIMEOUT_SECONDS`). Helm's
+  Lambda whose timeout ``SecureCluster`` sets to 14 minutes
+  (:data:`KUBECTL_HANDLER_TIMEOUT_SECONDS`, below the provider framework's 15). Helm's
   ``--timeout`` bounds each wait separately: the release's resources, then every hook Job/Pod
   one after the other, and with ``--atomic`` the uninstall (failed install) or rollback (failed
   upgrade) that follows a failure waits again. :func:`worst_case_waits` counts those waits from
