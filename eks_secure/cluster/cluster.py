@@ -272,7 +272,7 @@ class SecureCluster(Construct):
         cfn_cluster = self.cluster.node.default_child
         assert isinstance(cfn_cluster, eks.CfnCluster)
         # EKS writes into the group it finds; created first, it has our retention and key
-        cfn_cluster.add_dependency(self.control_plane_logs)
+        cfn_cluster.add_resource_dependency(self.control_plane_logs)
         cfn_cluster.add_property_override(
             "ResourcesVpcConfig.ControlPlaneEgressMode", CONTROL_PLANE_EGRESS_MODE
         )

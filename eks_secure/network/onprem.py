@@ -159,7 +159,7 @@ class OnPremRouting(Construct):
                 gateway_id=None if self.route.transit_gateway_id else self._target_id,
             )
             if isinstance(self.attachment, cdk.CfnResource):
-                route.add_dependency(self.attachment)  # one jsii call instead of two
+                route.add_resource_dependency(self.attachment)  # one jsii call, not two
             elif self.attachment is not None:
                 route.node.add_dependency(self.attachment)
             routes.append(route)
