@@ -7,6 +7,7 @@ app gets the same way (see README, "Library usage").
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,12 @@ def build(
         changes = lock_changes(recorded, deployment.plan.lock)
         if recorded is None or (changes and update_lock):
             write_lock(path, deployment.plan.lock)
+            verb = "wrote a new" if recorded is None else "updated the"
+            print(
+                f"eks-secure: {verb} address-plan lock {path}; commit it with the config "
+                "(docs/configuration.md, 'The address-plan lock')",
+                file=sys.stderr,
+            )
         elif changes:
             raise ConfigError(
                 "address_lock",

@@ -167,8 +167,16 @@ def test_an_address_change_needs_an_explicit_lock_update(tmp_path: Path) -> None
     assert refused.returncode == 1
     assert "address_lock" in refused.stderr and "reporting" in refused.stderr
     assert json.loads(lock.read_text()) == before
+    assert "eks-secure: wrote" not in refused.stderr
+    assert "eks-secure: updated" not in refused.stderr
     updated = run(update_lock="true")
     assert updated.returncode == 0, updated.stderr[-3000:]
+    assert f"eks-secure: updated the address-plan lock {lock}" in updated.stderr
     after = json.loads(lock.read_text())["slots"]["apps"]
     assert after["reporting"] not in before["slots"]["apps"].values()
     assert {k: v for k, v in after.items() if k != "reporting"} == before["slots"]["apps"]
+    lock.unlink()
+    created = run()
+    assert created.returncode == 0, created.stderr[-3000:]
+    assert f"eks-secure: wrote a new address-plan lock {lock}" in created.stderr
+    assert lock.exists()
