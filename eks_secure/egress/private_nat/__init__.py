@@ -43,7 +43,8 @@ class NatGroupPin(ConfigModel):
     """A NAT group's explicit slot in the NAT pool (``private_nat.groups.<name>``)."""
 
     slot: StrictInt = Field(ge=0)
-    """The slot; groups not pinned take the lock's slot or one derived from their name."""
+    """The slot; a group not pinned keeps the lock's slot, and a new one takes the lock's next
+    free slot (without a lock, one derived from its name)."""
 
 
 class PrivateNatSettings(ConfigModel):
