@@ -158,6 +158,7 @@ def test_each_rule_changes_the_ranking(rule: str) -> None:
     ("answers", "blocked"),
     [
         ({"overlapping_cidrs": True}, {SPA}),
+        ({"vpc_changeable": False}, {SPA}),
         ({"l7_rules": True}, {SPA, NAT}),
         ({"fargate": True}, {CIL, IST}),
         ({"cilium": "no"}, {CIL}),

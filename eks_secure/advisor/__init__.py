@@ -539,9 +539,10 @@ def _fixed_vpc(a: Answers, c: Mapping[str, PatternCost], p: PriceTable) -> list[
         "fixed-vpc",
         (
             "subnet-per-app",
-            -3,
+            0,
             "needs new subnets for every app in every AZ, which a VPC that cannot change does "
-            "not allow",
+            "not allow: that rules this pattern out",
+            True,
         ),
         (
             "private-nat",
