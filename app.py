@@ -29,7 +29,10 @@ def main() -> int:
         )
         app.synth()
     except ConfigError as exc:
-        print(f"eks-secure: invalid configuration\n{exc}", file=sys.stderr)
+        print(
+            f"eks-secure: invalid configuration ({config_path_from_context(app)})\n{exc}",
+            file=sys.stderr,
+        )
         return 1
     except Exception as exc:  # a jsii/CDK error: say what failed, keep the trace for debugging
         if os.environ.get("EKS_SECURE_DEBUG", "0") not in ("", "0", "false"):

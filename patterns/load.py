@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import aws_cdk as cdk
 
 from eks_secure.config.loader import parse_config, read_config_file
 from eks_secure.config.model import DeploymentConfig
+from eks_secure.errors import ConfigError, ConfigErrors
 
 EXAMPLES = Path(__file__).parent / "examples"
 DEFAULT_CONFIG = EXAMPLES / "base.yaml"
@@ -68,9 +70,28 @@ def config_from_context(app: cdk.App) -> DeploymentConfig:
     pattern = app.node.try_get_context("pattern")
     pattern = str(pattern) if pattern else None
     data = read_config_file(config_path_from_context(app))
+    sources: dict[str, str] = {}
     if isinstance(data, dict):
         for key, env_var in (("account", "EKS_SECURE_ACCOUNT"), ("region", "EKS_SECURE_REGION")):
-            value = app.node.try_get_context(key) or os.environ.get(env_var)
-            if value:
-                data[key] = str(value)
-    return parse_config(data, pattern=pattern)
+            given, from_env = app.node.try_get_context(key), os.environ.get(env_var)
+            if given or from_env:
+                data[key] = str(given or from_env)
+                sources[key] = f"-c {key}=" if given else f"the environment variable {env_var}"
+    try:
+        return parse_config(data, pattern=pattern)
+    except ConfigErrors as exc:
+        raise ConfigErrors(_name_override(e, sources) for e in exc.errors) from None
+    except ConfigError as exc:
+        raise _name_override(exc, sources) from None
+
+
+def _name_override(error: ConfigError, sources: Mapping[str, str]) -> ConfigError:
+    """``error`` saying where its value came from when ``-c``/the environment overrode it."""
+    source = sources.get(error.field)
+    if source is None:
+        return error
+    return ConfigError(
+        error.field,
+        f"{error.problem} (given as {source})",
+        f"{error.fix}, in {source}",
+    )

@@ -135,9 +135,32 @@ def test_bad_config_gives_a_field_named_error_not_a_stack_trace(
         CDK_CONTEXT_JSON=json.dumps({"config": str(config)}),
     )
     assert result.returncode == 1
+    assert f"eks-secure: invalid configuration ({config})" in result.stderr
     assert f"- {field}:" in result.stderr
     assert "Fix:" in result.stderr
     assert "Traceback" not in result.stderr and "jsii" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("context", "env", "source"),
+    [
+        ({"account": "12"}, {}, "-c account="),
+        ({}, {"EKS_SECURE_REGION": "mars-1"}, "the environment variable EKS_SECURE_REGION"),
+    ],
+)
+def test_a_bad_override_names_where_it_came_from(
+    tmp_path: Path, context: dict[str, str], env: dict[str, str], source: str
+) -> None:
+    """A bad account or region from ``-c`` or the environment says so: the file is fine."""
+    result = _run(
+        [sys.executable, "app.py"],
+        CDK_OUTDIR=str(tmp_path / "out"),
+        CDK_CONTEXT_JSON=json.dumps(context),
+        **env,
+    )
+    assert result.returncode == 1
+    assert f"(given as {source}). Fix:" in result.stderr
+    assert result.stderr.rstrip().endswith(f"in {source}")
 
 
 def test_an_address_change_needs_an_explicit_lock_update(tmp_path: Path) -> None:
