@@ -6,12 +6,16 @@ templates and their nested templates, see :mod:`eks_secure.egress.allowlist`) or
 either and reports a missing or malformed file as a :class:`~eks_secure.errors.ConfigError`
 naming the file.
 
-:func:`diff_allowlists` compares the two as *normalised rules*: one per (app, source network,
+:func:`diff_allowlists` compares the two as *normalised rules*: one per (source network,
 destination network, protocol, port), with networks parsed (``10.1.2.3`` is ``10.1.2.3/32``) and
-the protocol lower-cased, so formatting differences never show up as changes. The stack and the
-namespace are labels, not part of a rule: the firewall only sees addresses, protocols and ports.
-The changed rules are grouped back into rows (app, source, destination, protocol, ports) in a
-fixed order and rendered as Markdown, CSV or JSON for the network team.
+the protocol lower-cased, so formatting differences never show up as changes. That is all the
+firewall sees: the apps that need a rule, their namespaces and stacks are labels
+(:class:`RuleLabel`), shown with each rule but not part of it. So a rule two apps share (two apps
+of one NAT group) is added only when no old entry had it and removed only when no new entry
+needs it, and renaming an app is a label change, not a firewall change. Rules match exactly: a
+rule inside a wider one is still its own rule (see :func:`diff_allowlists`). The changed rules
+are grouped back into rows (source, destination, protocol, ports, apps) in a fixed order and
+rendered as Markdown, CSV or JSON for the network team.
 """
 
 from __future__ import annotations
@@ -22,8 +26,8 @@ import ipaddress
 import json
 import textwrap
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -41,14 +45,16 @@ ALLOWLISTS_FIX = (
 
 CHANGE_COLUMNS = (
     "change",
-    "app",
-    "namespace",
     "source_cidr",
     "destination_cidr",
     "protocol",
     "ports",
+    "apps",
+    "namespaces",
+    "stacks",
 )
-"""Columns of the CSV change request (``ports`` joined with ``;`` as in the allow-list CSV)."""
+"""Columns of the CSV change request: the rule, then its labels (lists joined with ``;``, as
+ports are in the allow-list CSV)."""
 
 
 def _load_json(path: Path, what: str) -> object:
@@ -175,32 +181,39 @@ def _network_key(network: Network) -> tuple[int, int, int]:
 
 @dataclass(frozen=True)
 class FirewallRule:
-    """One normalised firewall rule: this app's source may reach this destination and port."""
+    """One normalised firewall rule: traffic from this source to this destination and port.
 
-    app: str
+    Only what the firewall sees is part of the rule; who needs it is a :class:`RuleLabel`.
+    """
+
     source: Network
     destination: Network
     protocol: str
     port: int
-    namespace: str = field(default="", compare=False)
-    """The app's namespace: a label for the reader, not part of the rule."""
 
     def sort_key(self) -> tuple[object, ...]:
-        """Deterministic order: app, source, destination, protocol, port (numerically)."""
-        return (
-            self.app,
-            _network_key(self.source),
-            _network_key(self.destination),
-            self.protocol,
-            self.port,
-        )
+        """Deterministic order: source, destination, protocol, port (numerically)."""
+        return (_network_key(self.source), _network_key(self.destination), self.protocol, self.port)
+
+
+@dataclass(frozen=True, order=True)
+class RuleLabel:
+    """Who needs a rule: an app (its stack and namespace). For the reader, not the firewall."""
+
+    app: str
+    namespace: str
+    stack: str
+
+
+Labels = frozenset[RuleLabel]
 
 
 def normalise_rules(
     stacks: Mapping[str, Sequence[AllowListEntry]], label: str = "allow-list"
-) -> frozenset[FirewallRule]:
-    """Every allow-list entry expanded to normalised rules (``label`` names it in errors)."""
-    rules = set()
+) -> dict[FirewallRule, Labels]:
+    """Every allow-list entry expanded to normalised rules, each with the apps that need it
+    (``label`` names the allow-list in errors)."""
+    rules: dict[FirewallRule, set[RuleLabel]] = defaultdict(set)
     for stack, entries in stacks.items():
         for entry in entries:
             where = f"{label}: {stack}: {entry.app}"
@@ -208,85 +221,145 @@ def normalise_rules(
             destinations = [
                 _network(d, f"{where}.destination_cidrs") for d in entry.destination_cidrs
             ]
+            protocol = entry.protocol.strip().lower()
+            needed_by = RuleLabel(app=entry.app, namespace=entry.namespace, stack=str(stack))
             for source in sources:
                 for destination in destinations:
                     for port in entry.ports:
-                        rules.add(
-                            FirewallRule(
-                                app=entry.app,
-                                source=source,
-                                destination=destination,
-                                protocol=entry.protocol.strip().lower(),
-                                port=int(port),
-                                namespace=entry.namespace,
-                            )
-                        )
-    return frozenset(rules)
+                        rules[FirewallRule(source, destination, protocol, int(port))].add(needed_by)
+    return {rule: frozenset(labels) for rule, labels in rules.items()}
+
+
+def _apps(labels: Labels) -> tuple[str, ...]:
+    return tuple(sorted({label.app for label in labels}))
+
+
+def _namespaces(labels: Labels) -> tuple[str, ...]:
+    return tuple(sorted({label.namespace for label in labels} - {""}))
+
+
+def _stacks(labels: Labels) -> tuple[str, ...]:
+    return tuple(sorted({label.stack for label in labels}))
+
+
+def _joined(values: Sequence[object], empty: str = "") -> str:
+    return ", ".join(str(v) for v in values) or empty
 
 
 @dataclass(frozen=True)
 class ChangeRow:
-    """One line of a change request: add or remove these ports from source to destination."""
+    """One line of a change request: add or remove these ports from source to destination,
+    with the apps that need the rules (for a removal: that needed them) as labels."""
 
     change: Change
-    app: str
-    namespace: str
     source: Network
     destination: Network
     protocol: str
     ports: tuple[int, ...]
+    apps: tuple[str, ...]
+    namespaces: tuple[str, ...]
+    stacks: tuple[str, ...]
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form."""
         return {
             "change": self.change,
-            "app": self.app,
-            "namespace": self.namespace,
             "source_cidr": str(self.source),
             "destination_cidr": str(self.destination),
             "protocol": self.protocol,
             "ports": list(self.ports),
+            "apps": list(self.apps),
+            "namespaces": list(self.namespaces),
+            "stacks": list(self.stacks),
         }
 
     def to_row(self) -> dict[str, str]:
-        """CSV form (ports joined with ``;``, as in the allow-list CSV)."""
+        """CSV form (lists joined with ``;``, as ports are in the allow-list CSV)."""
         row = {k: str(v) for k, v in self.to_dict().items()}
-        row["ports"] = ";".join(str(p) for p in self.ports)
+        for key in ("ports", "apps", "namespaces", "stacks"):
+            row[key] = ";".join(str(v) for v in getattr(self, key))
         return row
 
 
+@dataclass(frozen=True)
+class LabelChange:
+    """Rules that stay on the firewall but are needed by other apps than before (an app renamed,
+    or an app that starts or stops sharing them): a note, not a firewall change."""
+
+    source: Network
+    destination: Network
+    protocol: str
+    ports: tuple[int, ...]
+    apps_before: tuple[str, ...]
+    apps_after: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form."""
+        return {
+            "source_cidr": str(self.source),
+            "destination_cidr": str(self.destination),
+            "protocol": self.protocol,
+            "ports": list(self.ports),
+            "apps_before": list(self.apps_before),
+            "apps_after": list(self.apps_after),
+        }
+
+
 CHANGE_ORDER: dict[str, int] = {"add": 0, "remove": 1}
-"""Within an app, additions come first: they go in before the deployment, removals after it."""
+"""Additions come first: they go in before the deployment, removals after it."""
 
 
-def _rows(change: Change, rules: Iterable[FirewallRule]) -> list[ChangeRow]:
-    """Rules grouped into rows by (app, source, destination, protocol)."""
-    groups: dict[tuple[str, Network, Network, str], list[FirewallRule]] = defaultdict(list)
-    for rule in rules:
-        groups[(rule.app, rule.source, rule.destination, rule.protocol)].append(rule)
+def _rows(change: Change, rules: Mapping[FirewallRule, Labels]) -> list[ChangeRow]:
+    """Rules grouped into rows by (source, destination, protocol, apps that need them)."""
+    groups: dict[tuple[Network, Network, str, Labels], list[int]] = defaultdict(list)
+    for rule, labels in rules.items():
+        groups[(rule.source, rule.destination, rule.protocol, labels)].append(rule.port)
     return [
         ChangeRow(
             change=change,
-            app=app,
-            namespace=", ".join(sorted({r.namespace for r in group})),
             source=source,
             destination=destination,
             protocol=protocol,
-            ports=tuple(sorted(r.port for r in group)),
+            ports=tuple(sorted(ports)),
+            apps=_apps(labels),
+            namespaces=_namespaces(labels),
+            stacks=_stacks(labels),
         )
-        for (app, source, destination, protocol), group in groups.items()
+        for (source, destination, protocol, labels), ports in groups.items()
     ]
 
 
 def _row_key(row: ChangeRow) -> tuple[object, ...]:
     return (
-        row.app,
         CHANGE_ORDER[row.change],
         _network_key(row.source),
         _network_key(row.destination),
         row.protocol,
         row.ports,
+        row.apps,
     )
+
+
+def _label_changes(
+    old: Mapping[FirewallRule, Labels], new: Mapping[FirewallRule, Labels]
+) -> list[LabelChange]:
+    """Rules on both sides whose apps differ, grouped like :func:`_rows`, in rule order."""
+    groups: dict[tuple[Network, Network, str, tuple[str, ...], tuple[str, ...]], list[int]] = (
+        defaultdict(list)
+    )
+    for rule in sorted(old.keys() & new.keys(), key=FirewallRule.sort_key):
+        before, after = _apps(old[rule]), _apps(new[rule])
+        if before != after:
+            groups[(rule.source, rule.destination, rule.protocol, before, after)].append(rule.port)
+    return [
+        LabelChange(source, destination, protocol, tuple(ports), before, after)
+        for (source, destination, protocol, before, after), ports in groups.items()
+    ]
+
+
+def _cells(values: Sequence[object]) -> str:
+    """Markdown table row."""
+    return "| " + " | ".join(str(v) for v in values) + " |"
 
 
 @dataclass(frozen=True)
@@ -296,13 +369,15 @@ class ChangeRequest:
     old_label: str
     new_label: str
     rows: tuple[ChangeRow, ...]
-    """Changed rows, by app, additions before removals, then by source, destination, protocol."""
+    """Changed rows, additions before removals, then by source, destination, protocol, ports."""
     unchanged: int
-    """Rows (app, source, destination, protocol) that stay exactly as they are."""
+    """Rows (source, destination, protocol, apps) that stay on the firewall."""
+    label_changes: tuple[LabelChange, ...] = ()
+    """Unchanged rules whose apps differ (included in :attr:`unchanged`): notes only."""
 
     @property
     def has_changes(self) -> bool:
-        """Whether the firewall has anything to do."""
+        """Whether the firewall has anything to do (label changes alone are not changes)."""
         return bool(self.rows)
 
     def count(self, change: Change) -> int:
@@ -311,8 +386,8 @@ class ChangeRequest:
 
     @property
     def apps(self) -> tuple[str, ...]:
-        """Apps with at least one change, in order."""
-        return tuple(sorted({row.app for row in self.rows}))
+        """Apps that need (or needed) at least one added or removed rule, in order."""
+        return tuple(sorted({app for row in self.rows for app in row.apps}))
 
     def to_json(self) -> str:
         """The change request as a JSON document."""
@@ -323,18 +398,51 @@ class ChangeRequest:
                 "add": self.count("add"),
                 "remove": self.count("remove"),
                 "unchanged": self.unchanged,
+                "label_changes": len(self.label_changes),
             },
             "changes": [row.to_dict() for row in self.rows],
+            "label_changes": [note.to_dict() for note in self.label_changes],
         }
         return json.dumps(document, indent=2) + "\n"
 
     def to_csv(self) -> str:
-        """The change request as CSV, one row per line (header included, even when empty)."""
+        """The rows to add and remove as CSV (header included, even when empty; label changes
+        are not firewall changes and are left out)."""
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=CHANGE_COLUMNS, lineterminator="\n")
         writer.writeheader()
         writer.writerows(row.to_row() for row in self.rows)
         return buffer.getvalue()
+
+    def _label_section(self) -> list[str]:
+        if not self.label_changes:
+            return []
+        return [
+            "",
+            "## Label changes (no firewall change)",
+            "",
+            *textwrap.wrap(
+                "These rules stay as they are; only the apps that need them change (an app "
+                "renamed, or an app that starts or stops sharing them).",
+                width=100,
+            ),
+            "",
+            "| Source | Destination | Protocol | Ports | Apps before | Apps after |",
+            "|---|---|---|---|---|---|",
+            *(
+                _cells(
+                    (
+                        note.source,
+                        note.destination,
+                        note.protocol,
+                        _joined(note.ports),
+                        _joined(note.apps_before),
+                        _joined(note.apps_after),
+                    )
+                )
+                for note in self.label_changes
+            ),
+        ]
 
     def to_markdown(self) -> str:
         """The change request as a Markdown document the network team can review."""
@@ -345,8 +453,8 @@ class ChangeRequest:
             f"- To: `{self.new_label}`",
         ]
         if not self.has_changes:
-            lines += ["", f"No change: the same {self.unchanged} rules on both sides.", ""]
-            return "\n".join(lines)
+            lines += ["", f"No change: the same {self.unchanged} rules on both sides."]
+            return "\n".join([*lines, *self._label_section(), ""])
         lines += [
             f"- Rules to add: {self.count('add')}; to remove: {self.count('remove')}; "
             f"unchanged: {self.unchanged}",
@@ -354,32 +462,32 @@ class ChangeRequest:
             "",
             *textwrap.wrap(
                 "Each row is one rule: traffic from the source network to the destination "
-                "network on the protocol and ports listed. Add the new rules before the "
-                "deployment and remove the old ones after it, so the apps' traffic is allowed "
-                "throughout the change.",
+                "network on the protocol and ports listed. A rule is added only if the old "
+                "allow-list does not have it, and removed only if no app of the new one needs "
+                "it; Apps names the apps that need it (for a removal: that needed it). Add the "
+                "new rules before the deployment and remove the old ones after it, so the apps' "
+                "traffic is allowed throughout the change.",
                 width=100,
             ),
+            "",
+            "| Change | Source | Destination | Protocol | Ports | Apps | Namespaces |",
+            "|---|---|---|---|---|---|---|",
+            *(
+                _cells(
+                    (
+                        row.change,
+                        row.source,
+                        row.destination,
+                        row.protocol,
+                        _joined(row.ports),
+                        _joined(row.apps),
+                        _joined(row.namespaces, "-"),
+                    )
+                )
+                for row in self.rows
+            ),
         ]
-        for app in self.apps:
-            rows = [row for row in self.rows if row.app == app]
-            namespaces = ", ".join(sorted({row.namespace for row in rows}))
-            lines += [
-                "",
-                f"## {app}",
-                "",
-                f"Namespace: `{namespaces}`"
-                if namespaces
-                else "The cluster's control plane (`CUSTOMER_ROUTED` egress): no namespace",
-                "",
-                "| Change | Source | Destination | Protocol | Ports |",
-                "|---|---|---|---|---|",
-            ]
-            lines += [
-                f"| {row.change} | {row.source} | {row.destination} | {row.protocol} | "
-                f"{', '.join(str(p) for p in row.ports)} |"
-                for row in rows
-            ]
-        return "\n".join(lines) + "\n"
+        return "\n".join([*lines, *self._label_section(), ""])
 
 
 def diff_allowlists(
@@ -389,15 +497,26 @@ def diff_allowlists(
     old_label: str = "old",
     new_label: str = "new",
 ) -> ChangeRequest:
-    """The change request that turns the ``old`` allow-lists into the ``new`` ones."""
+    """The change request that turns the ``old`` allow-lists into the ``new`` ones.
+
+    Rules are compared by (source, destination, protocol, port) only: a rule several apps
+    share is added when the first needs it and removed when the last stops needing it. They
+    match exactly, never by containment: the firewall is known only as the old allow-list's
+    rules, so it must hold each of them. A rule left out because a wider one covered it would
+    be missing, with nothing left to add it, once the wider rule is removed; and narrowing a
+    destination must remove the wider rule, not keep it because it covers the narrow one.
+    """
     old_rules = normalise_rules(old, old_label)
     new_rules = normalise_rules(new, new_label)
-    # Keep each side's own rule objects, so removals carry the old labels (namespace).
-    rows = _rows("add", new_rules - old_rules) + _rows("remove", old_rules - new_rules)
-    unchanged = len(_rows("add", new_rules & old_rules))
+    added = {rule: labels for rule, labels in new_rules.items() if rule not in old_rules}
+    removed = {rule: labels for rule, labels in old_rules.items() if rule not in new_rules}
+    kept = {rule: labels for rule, labels in new_rules.items() if rule in old_rules}
+    # Additions carry the new side's labels, removals the old side's.
+    rows = _rows("add", added) + _rows("remove", removed)
     return ChangeRequest(
         old_label=old_label,
         new_label=new_label,
         rows=tuple(sorted(rows, key=_row_key)),
-        unchanged=unchanged,
+        unchanged=len(_rows("add", kept)),
+        label_changes=tuple(_label_changes(old_rules, new_rules)),
     )

@@ -90,15 +90,16 @@ NEW = [
 NEW_EXTRA = entry("payments-api", ["10.20.9.0/26"], ["10.2.0.0/24"], [443])
 
 EXPECTED_CSV = """\
-change,app,namespace,source_cidr,destination_cidr,protocol,ports
-add,fraud-scoring,fraud-scoring,10.20.11.0/26,10.4.0.0/16,tcp,443
-add,ledger,ledger,10.20.8.0/26,10.1.0.0/16,tcp,5432
-add,ledger,ledger,10.20.8.128/26,10.1.0.0/16,tcp,443;5432
-remove,ledger,ledger,10.20.8.64/26,10.1.0.0/16,tcp,443
-remove,payments-api,payments-api,10.20.9.0/26,10.2.0.0/24,tcp,8443
-remove,reports,reports,10.20.10.0/26,10.3.0.0/16,tcp,1521
+change,source_cidr,destination_cidr,protocol,ports,apps,namespaces,stacks
+add,10.20.8.0/26,10.1.0.0/16,tcp,5432,ledger,ledger,payments-prod-cluster
+add,10.20.8.128/26,10.1.0.0/16,tcp,443;5432,ledger,ledger,payments-prod-cluster
+add,10.20.11.0/26,10.4.0.0/16,tcp,443,fraud-scoring,fraud-scoring,payments-prod-cluster
+remove,10.20.8.64/26,10.1.0.0/16,tcp,443,ledger,ledger,payments-prod-cluster
+remove,10.20.9.0/26,10.2.0.0/24,tcp,8443,payments-api,payments-api,payments-prod-cluster
+remove,10.20.10.0/26,10.3.0.0/16,tcp,1521,reports,reports,payments-prod-cluster
 """
-"""Written by hand from OLD and NEW: by app, additions first, then by source numerically."""
+"""Written by hand from OLD and NEW: additions first, then by source numerically; the apps,
+namespaces and stacks that need each rule are labels after it."""
 
 
 @pytest.fixture
@@ -143,21 +144,16 @@ def test_diff_markdown_is_a_reviewable_change_request(
     assert f"- From: `{old}`" in out and f"- To: `{new}`" in out
     assert "- Rules to add: 3; to remove: 3; unchanged: 3" in out
     assert "- Apps affected: fraud-scoring, ledger, payments-api, reports" in out
-    sections = out.split("\n## ")[1:]
-    assert [s.split("\n", 1)[0] for s in sections] == [
-        "fraud-scoring",
-        "ledger",
-        "payments-api",
-        "reports",
-    ]
-    ledger = sections[1]
-    assert "Namespace: `ledger`" in ledger
-    table = [line for line in ledger.splitlines() if line.startswith("| ")]
+    assert "\n## " not in out  # no label changes: one table
+    table = [line for line in out.splitlines() if line.startswith("| ")]
     assert table == [
-        "| Change | Source | Destination | Protocol | Ports |",
-        "| add | 10.20.8.0/26 | 10.1.0.0/16 | tcp | 5432 |",
-        "| add | 10.20.8.128/26 | 10.1.0.0/16 | tcp | 443, 5432 |",
-        "| remove | 10.20.8.64/26 | 10.1.0.0/16 | tcp | 443 |",
+        "| Change | Source | Destination | Protocol | Ports | Apps | Namespaces |",
+        "| add | 10.20.8.0/26 | 10.1.0.0/16 | tcp | 5432 | ledger | ledger |",
+        "| add | 10.20.8.128/26 | 10.1.0.0/16 | tcp | 443, 5432 | ledger | ledger |",
+        "| add | 10.20.11.0/26 | 10.4.0.0/16 | tcp | 443 | fraud-scoring | fraud-scoring |",
+        "| remove | 10.20.8.64/26 | 10.1.0.0/16 | tcp | 443 | ledger | ledger |",
+        "| remove | 10.20.9.0/26 | 10.2.0.0/24 | tcp | 8443 | payments-api | payments-api |",
+        "| remove | 10.20.10.0/26 | 10.3.0.0/16 | tcp | 1521 | reports | reports |",
     ]
 
 
@@ -168,11 +164,13 @@ def test_diff_json_matches_the_csv(
     code, out, _ = run_cli(["allowlist", str(new), "--diff", str(old), "-f", "json"], capsys)
     assert code == 1
     document = json.loads(out)
-    assert document["summary"] == {"add": 3, "remove": 3, "unchanged": 3}
+    assert document["summary"] == {"add": 3, "remove": 3, "unchanged": 3, "label_changes": 0}
     assert (document["from"], document["to"]) == (str(old), str(new))
+    assert document["label_changes"] == []
     expected = list(csv.DictReader(io.StringIO(EXPECTED_CSV)))
+    lists = ("ports", "apps", "namespaces", "stacks")
     assert [
-        {**c, "ports": ";".join(str(p) for p in c["ports"])} for c in document["changes"]
+        {**c, **{k: ";".join(str(v) for v in c[k]) for k in lists}} for c in document["changes"]
     ] == expected
 
 
@@ -190,7 +188,7 @@ def test_no_change_exits_0_and_says_so(tmp_path: Path, capsys: pytest.CaptureFix
     saved.write_text(json.dumps({"renamed-cluster": [e.to_dict() for e in same]}))
     for fmt, expected in (
         ("markdown", "No change: the same 5 rules on both sides."),
-        ("csv", "change,app,namespace,source_cidr,destination_cidr,protocol,ports\n"),
+        ("csv", "change,source_cidr,destination_cidr,protocol,ports,apps,namespaces,stacks\n"),
         ("json", '"changes": []'),
     ):
         code, out, err = run_cli(["allowlist", str(saved), "--diff", str(old), "-f", fmt], capsys)
@@ -230,6 +228,154 @@ def test_diff_accepts_the_saved_json_make_synth_writes(
     assert out == EXPECTED_CSV
 
 
+# The reviewer's case: private-nat, payments-api and billing in NAT group core-banking, so both
+# leave through the group's NAT gateways (one /32 per AZ) towards the same destination and port.
+CORE_BANKING_NAT = ["10.20.4.4/32", "10.20.5.4/32", "10.20.6.4/32"]
+PAYMENTS = entry("payments-api", CORE_BANKING_NAT, ["10.1.0.0/16"], [443], pattern="private-nat")
+BILLING = entry("billing", CORE_BANKING_NAT, ["10.1.0.0/16"], [443], pattern="private-nat")
+
+
+def saved(path: Path, entries: list[AllowListEntry], stack: str = STACK) -> Path:
+    """A saved ``<stack>.allowlist.json`` of ``entries``."""
+    path.write_text(json.dumps({stack: [e.to_dict() for e in entries]}))
+    return path
+
+
+def shared_rule_labels(before: str, after: str) -> list[str]:
+    """The label-change rows of the three core-banking rules, apps ``before`` -> ``after``."""
+    return [
+        f"| {source} | 10.1.0.0/16 | tcp | 443 | {before} | {after} |"
+        for source in ("10.20.4.4/32", "10.20.5.4/32", "10.20.6.4/32")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "apps"),
+    [
+        ([PAYMENTS, BILLING], [PAYMENTS], ("billing, payments-api", "payments-api")),
+        ([PAYMENTS], [PAYMENTS, BILLING], ("payments-api", "billing, payments-api")),
+    ],
+    ids=["remove-billing", "add-billing"],
+)
+def test_apps_sharing_a_nat_group_share_their_rules(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    old: list[AllowListEntry],
+    new: list[AllowListEntry],
+    apps: tuple[str, str],
+) -> None:
+    """Removing billing removes no rule payments-api still needs; adding it adds none the
+    firewall already has: only the apps labelling the three rules change (exit 0)."""
+    before, after = apps
+    old_path, new_path = saved(tmp_path / "old.json", old), saved(tmp_path / "new.json", new)
+    args = ["allowlist", str(new_path), "--diff", str(old_path)]
+    code, out, err = run_cli(args, capsys)
+    assert (code, err) == (0, "")
+    assert "No change: the same 3 rules on both sides." in out
+    assert "| add " not in out and "| remove " not in out
+    assert [line for line in out.splitlines() if line.startswith("| 10.")] == shared_rule_labels(
+        before, after
+    )
+    code, out, _ = run_cli([*args, "-f", "csv"], capsys)
+    assert (code, out.count("\n")) == (0, 1)  # the header only
+    code, out, _ = run_cli([*args, "-f", "json"], capsys)
+    document = json.loads(out)
+    assert code == 0 and document["changes"] == []
+    assert document["summary"] == {"add": 0, "remove": 0, "unchanged": 3, "label_changes": 3}
+    assert {
+        (tuple(n["apps_before"]), tuple(n["apps_after"])) for n in document["label_changes"]
+    } == {(tuple(before.split(", ")), tuple(after.split(", ")))}
+
+
+def test_a_shared_app_removed_takes_only_its_own_rules(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """billing also reaches 10.5.0.0/24: removing it removes those three rules (labelled
+    billing), not the 10.1.0.0/16 ones payments-api still needs."""
+    billing = entry(
+        "billing", CORE_BANKING_NAT, ["10.1.0.0/16", "10.5.0.0/24"], [443], pattern="private-nat"
+    )
+    old_path = saved(tmp_path / "old.json", [PAYMENTS, billing])
+    new_path = saved(tmp_path / "new.json", [PAYMENTS])
+    code, out, _ = run_cli(
+        ["allowlist", str(new_path), "--diff", str(old_path), "-f", "csv"], capsys
+    )
+    assert code == 1
+    assert out.splitlines()[1:] == [
+        f"remove,{source},10.5.0.0/24,tcp,443,billing,billing,{STACK}"
+        for source in CORE_BANKING_NAT
+    ]
+    code, out, _ = run_cli(["allowlist", str(new_path), "--diff", str(old_path)], capsys)
+    assert "- Rules to add: 0; to remove: 3; unchanged: 3" in out
+    assert "- Apps affected: billing\n" in out
+
+
+def test_a_shared_rule_goes_when_its_last_app_goes() -> None:
+    """Both apps of the NAT group removed: the shared rules are removed, labelled with both."""
+    other = entry("reports", ["10.20.10.0/26"], ["10.3.0.0/16"], [1521])
+    request = diff_allowlists({STACK: [PAYMENTS, BILLING, other]}, {STACK: [other]})
+    assert (request.count("remove"), request.count("add")) == (3, 0)
+    assert [(r.change, str(r.source), r.apps, r.namespaces) for r in request.rows] == [
+        ("remove", s, ("billing", "payments-api"), ("billing", "payments-api"))
+        for s in CORE_BANKING_NAT
+    ]
+    assert request.apps == ("billing", "payments-api") and request.unchanged == 1
+
+
+def test_shared_rules_count_across_stacks_and_spellings() -> None:
+    """A rule is the same whichever stack, app or spelling of its address needs it: billing
+    moved to a second cluster, written as bare addresses, keeps the rules payments-api no
+    longer needs."""
+    bare = entry(
+        "billing", [s.removesuffix("/32") for s in CORE_BANKING_NAT], ["10.1.0.0/16"], [443],
+        protocol="TCP",
+    )  # fmt: skip
+    request = diff_allowlists({STACK: [PAYMENTS, BILLING]}, {"second-cluster": [bare]})
+    assert not request.has_changes and request.unchanged == 3
+    assert [(n.apps_before, n.apps_after) for n in request.label_changes] == [
+        (("billing", "payments-api"), ("billing",))
+    ] * 3
+
+
+def test_a_renamed_app_is_a_label_change_not_a_firewall_change(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """reports renamed reporting (and its namespace): the same rules, exit 0, one note."""
+    old_path = saved(tmp_path / "old.json", OLD)
+    renamed = [
+        *OLD[:2],
+        entry("reporting", ["10.20.10.0/26"], ["10.3.0.0/16"], [1521], namespace="reporting"),
+    ]
+    new_path = saved(tmp_path / "new.json", renamed)
+    code, out, err = run_cli(["allowlist", str(new_path), "--diff", str(old_path)], capsys)
+    assert (code, err) == (0, "")
+    assert "No change: the same 5 rules on both sides." in out
+    assert "## Label changes (no firewall change)" in out
+    assert [line for line in out.splitlines() if line.startswith("| 10.")] == [
+        "| 10.20.10.0/26 | 10.3.0.0/16 | tcp | 1521 | reports | reporting |"
+    ]
+    code, out, _ = run_cli(
+        ["allowlist", str(new_path), "--diff", str(old_path), "-f", "csv"], capsys
+    )
+    assert (code, out.count("\n")) == (0, 1)
+
+
+def test_rules_match_exactly_not_by_containment() -> None:
+    """A rule inside a wider existing one is still added, and narrowing a destination removes
+    the wider rule: the firewall must hold exactly the old allow-list's rules for the next diff
+    to be right (see diff_allowlists)."""
+    wide = entry("payments-api", CORE_BANKING_NAT[:1], ["10.1.0.0/16"], [443])
+    narrow = entry("billing", CORE_BANKING_NAT[:1], ["10.1.2.0/24"], [443])
+    added = diff_allowlists({STACK: [wide]}, {STACK: [wide, narrow]})
+    assert [(r.change, str(r.destination), r.apps) for r in added.rows] == [
+        ("add", "10.1.2.0/24", ("billing",))
+    ]
+    narrowed = diff_allowlists({STACK: [wide, narrow]}, {STACK: [narrow]})
+    assert [(r.change, str(r.destination), r.apps) for r in narrowed.rows] == [
+        ("remove", "10.1.0.0/16", ("payments-api",))
+    ]
+
+
 @pytest.mark.xdist_group("subnet-per-app")
 def test_diff_of_the_synthesized_assembly(
     subnet_per_app: Synth, tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -251,15 +397,15 @@ def test_diff_of_the_synthesized_assembly(
     changes = json.loads(out)["changes"]
     destinations = ledger["destination_cidrs"]
     expected_add = [
-        ("add", "ledger", removed_source, d, "tcp", sorted(ledger["ports"][:-1]))
+        ("add", ["ledger"], removed_source, d, "tcp", sorted(ledger["ports"][:-1]))
         for d in destinations
     ]
     remaining = sorted(ledger["source_cidrs"])
     expected_remove = [
-        ("remove", "ledger", s, d, "tcp", [9999]) for s in remaining for d in destinations
+        ("remove", ["ledger"], s, d, "tcp", [9999]) for s in remaining for d in destinations
     ]
     got = [
-        (c["change"], c["app"], c["source_cidr"], c["destination_cidr"], c["protocol"], c["ports"])
+        (c["change"], c["apps"], c["source_cidr"], c["destination_cidr"], c["protocol"], c["ports"])
         for c in changes
     ]
     assert sorted(got) == sorted(expected_add + expected_remove)
@@ -292,8 +438,8 @@ CONTROL_PLANE_ROWS = control_plane_entry(
 def test_control_plane_rows_print_and_diff(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The control plane's entry has no namespace: ``-`` in the table, empty in the CSV, its
-    own section in a change request."""
+    """The control plane's entry has no namespace: ``-`` in the table, empty in the CSV, app
+    ``control-plane`` and namespace ``-`` in a change request."""
     old = write_assembly(tmp_path / "old", OLD)
     new = write_assembly(tmp_path / "new", [*OLD, CONTROL_PLANE_ROWS])
     code, out, _ = run_cli(["allowlist", str(new)], capsys)
@@ -307,12 +453,12 @@ def test_control_plane_rows_print_and_diff(
     assert "control-plane,,control-plane,10.20.5.0/27,10.1.2.0/24,443,tcp" in out.splitlines()
     code, out, _ = run_cli(["allowlist", str(new), "--diff", str(old)], capsys)
     assert code == 1
-    (section,) = [s for s in out.split("\n## ")[1:] if s.startswith("control-plane\n")]
-    assert "no namespace" in section and "Namespace: ``" not in section
-    assert [line for line in section.splitlines() if line.startswith("| add")] == [
-        "| add | 10.20.5.0/27 | 10.1.2.0/24 | tcp | 443 |",
-        "| add | 10.20.5.32/27 | 10.1.2.0/24 | tcp | 443 |",
+    assert [line for line in out.splitlines() if line.startswith("| add")] == [
+        "| add | 10.20.5.0/27 | 10.1.2.0/24 | tcp | 443 | control-plane | - |",
+        "| add | 10.20.5.32/27 | 10.1.2.0/24 | tcp | 443 | control-plane | - |",
     ]
+    code, out, _ = run_cli(["allowlist", str(new), "--diff", str(old), "-f", "csv"], capsys)
+    assert "add,10.20.5.0/27,10.1.2.0/24,tcp,443,control-plane,,payments-prod-cluster" in out
 
 
 def test_saved_json_prints_like_its_assembly(

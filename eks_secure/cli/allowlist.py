@@ -25,9 +25,11 @@ cloud assembly directory (default: cdk.out, written by 'make synth') or a saved
 <stack>.allowlist.json.
 
 With --diff OLD, print instead what the firewall must add and remove to go from the OLD
-allow-list to this one: a change request for the network team, grouped by app, with
-source, destination, protocol and ports. Rules are compared after normalisation (one rule
-per source, destination, protocol and port; addresses parsed), so only real changes show."""
+allow-list to this one: a change request for the network team, one row per source,
+destination, protocol and ports, with the apps that need the rule as a label. A rule is
+what the firewall sees (source, destination, protocol, port; addresses parsed), not an
+app's: a rule the apps of one NAT group share is added only if OLD lacks it and removed only
+if no app still needs it, and an app renamed is a label change, not a firewall change."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
