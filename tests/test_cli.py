@@ -8,16 +8,19 @@ import importlib.metadata
 import io
 import pkgutil
 import re
+import shutil
 import sys
 import tomllib
+from pathlib import Path
 
 import pytest
-from synth import REPO
+from synth import REPO, Synth
 
 import eks_secure.cli
 from eks_secure.cli import VERBS, main, verbs
 from eks_secure.cli._common import Verb
 from eks_secure.errors import ConfigError, ConfigErrors
+from eks_secure.preflight import main as preflight_main
 
 pytestmark = pytest.mark.xdist_group("cli-tools")
 
@@ -137,3 +140,124 @@ def test_docs_have_a_section_per_verb() -> None:
     page = (REPO / "docs" / "cli.md").read_text(encoding="utf-8")
     for verb in VERB_NAMES:
         assert re.search(rf"^## `eks-secure {verb}`$", page, re.M), f"docs/cli.md: {verb}"
+
+
+def _copy_assembly(source: Path, target: Path) -> Path:
+    """A copy of the assembly's JSON files (the ones a test breaks); the rest linked."""
+    target.mkdir()
+    for item in source.iterdir():
+        if item.suffix == ".json":
+            shutil.copyfile(item, target / item.name)
+        else:
+            (target / item.name).symlink_to(item)
+    return target
+
+
+RESYNTH = "  fix: re-run `make synth` to write the assembly again\n"
+
+
+@pytest.mark.xdist_group("private-nat")
+@pytest.mark.parametrize(
+    ("file", "problem"),
+    [
+        ("manifest.json", "cloud assembly manifest is not valid JSON"),
+        ("Cluster.template.json", "template of stack Cluster is not valid JSON"),
+    ],
+)
+def test_preflight_malformed_json_exits_2(
+    private_nat: Synth,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    file: str,
+    problem: str,
+) -> None:
+    assembly = _copy_assembly(private_nat.outdir, tmp_path / "cdk.out")
+    (assembly / file).write_text('{"Resources": ', encoding="utf-8")
+    assert main(["preflight", str(assembly)]) == 2
+    assert capsys.readouterr().err == (
+        f"eks-secure preflight: {assembly / file}: {problem} "
+        "(Expecting value at line 1 column 15)\n" + RESYNTH
+    )
+
+
+@pytest.mark.xdist_group("private-nat")
+def test_preflight_missing_template_exits_2(
+    private_nat: Synth, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assembly = _copy_assembly(private_nat.outdir, tmp_path / "cdk.out")
+    (assembly / "Cluster.template.json").unlink()
+    assert main(["preflight", str(assembly)]) == 2
+    assert capsys.readouterr().err == (
+        f"eks-secure preflight: {assembly / 'Cluster.template.json'}: template of stack Cluster "
+        "is missing\n" + RESYNTH
+    )
+
+
+def test_preflight_without_an_assembly_exits_2_with_a_fix(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fix = "  fix: pass a cloud assembly directory (run `make synth` to write cdk.out)\n"
+    missing = tmp_path / "missing"
+    expected = f"eks-secure preflight: {missing}: does not exist\n{fix}"
+    assert main(["preflight", str(missing)]) == 2
+    assert capsys.readouterr().err == expected
+    assert preflight_main([str(missing)]) == 2  # python -m eks_secure.preflight: the same
+    assert capsys.readouterr().err == expected
+    assert main(["preflight", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == (
+        f"eks-secure preflight: {tmp_path}: is not a cloud assembly (it has no manifest.json)\n"
+        + fix
+    )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["init", "--pattern", "istio"],
+        ["diagram", str(REPO / "patterns" / "examples" / "base.yaml"), "-f", "dot"],
+    ],
+    ids=["init", "diagram"],
+)
+def test_unwritable_output_exits_2_naming_it(
+    args: list[str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    verb = args[0]
+    target = tmp_path / "no-such-dir" / "out"
+    assert main([*args, "-o", str(target)]) == 2
+    assert capsys.readouterr().err == (
+        f"eks-secure {verb}: {target}: cannot be written: the directory {target.parent} does not "
+        f"exist\n  fix: create it first (mkdir -p {target.parent}) or pass another -o path\n"
+    )
+    assert main([*args, "-o", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == (
+        f"eks-secure {verb}: {tmp_path}: is a directory\n"
+        f"  fix: name the file to write, e.g. -o {tmp_path / 'FILE'}\n"
+    )
+
+    def denied(self: Path, *args: object, **kwargs: object) -> int:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "write_text", denied)
+    assert main([*args, "-o", str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err == (
+        f"eks-secure {verb}: {tmp_path / 'out'}: cannot be written: permission denied\n"
+        f"  fix: pass an -o path you can write to, or fix the permissions of {tmp_path}\n"
+    )
+
+
+def test_preflight_takes_f_like_every_data_verb(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    missing = tmp_path / "missing"
+    assert main(["preflight", str(missing), "-f", "json"]) == 2  # parsed: the assembly is missing
+    assert capsys.readouterr().err.startswith(f"eks-secure preflight: {missing}: does not exist\n")
+    monkeypatch.setenv("COLUMNS", "100")
+    assert main(["preflight", "--help"]) == 0
+    assert re.search(
+        r"^  -f FORMAT, --format FORMAT +output format: text, json \(default: text\)$",
+        capsys.readouterr().out,
+        re.M,
+    )

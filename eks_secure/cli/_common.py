@@ -1,5 +1,5 @@
 """What every verb of the ``eks-secure`` command shares: the verb record, exit codes, errors,
-output formats and file reading. Pure Python: nothing here may import aws_cdk or jsii."""
+output formats, file reading and writing. Pure Python: nothing here may import aws_cdk or jsii."""
 
 from __future__ import annotations
 
@@ -10,6 +10,9 @@ import json
 import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+
+from eks_secure.errors import ConfigError
 
 EXIT_OK = 0
 """Success; for ``allowlist --diff``: the two allow-lists are the same."""
@@ -138,3 +141,39 @@ def to_csv(rows: Sequence[Mapping[str, object]], columns: Sequence[Column]) -> s
 def to_json(document: object) -> str:
     """A JSON document, indented, keys in a stable order, with a final newline."""
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+
+def write_output(path: Path, text: str) -> None:
+    """Write ``text`` to the ``-o`` file ``path``; a path that cannot be written raises a
+    :class:`~eks_secure.errors.ConfigError` naming it (exit code 2)."""
+    parent = path.parent
+    if path.is_dir():
+        raise ConfigError(
+            str(path), "is a directory", f"name the file to write, e.g. -o {path / 'FILE'}"
+        )
+    try:
+        path.write_text(text, encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            str(path),
+            f"cannot be written: the directory {parent} does not exist",
+            f"create it first (mkdir -p {parent}) or pass another -o path",
+        ) from None
+    except NotADirectoryError:
+        raise ConfigError(
+            str(path),
+            f"cannot be written: {parent} is not a directory",
+            "pass an -o path inside an existing directory",
+        ) from None
+    except PermissionError:
+        raise ConfigError(
+            str(path),
+            "cannot be written: permission denied",
+            f"pass an -o path you can write to, or fix the permissions of {parent}",
+        ) from None
+    except OSError as exc:
+        raise ConfigError(
+            str(path),
+            f"cannot be written ({exc.strerror or exc})",
+            "pass another -o path",
+        ) from None

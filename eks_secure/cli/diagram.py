@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from eks_secure.cli._common import EXIT_OK, Verb
+from eks_secure.cli._common import EXIT_OK, Verb, write_output
 
 DESCRIPTION = """\
 Draw the network of a deployment config from the same plan the stacks are built from: the VPC,
@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     if args.output is None:
         sys.stdout.write(text)
     else:
-        args.output.write_text(text, encoding="utf-8")
+        write_output(args.output, text)
         print(f"wrote {args.output}", file=sys.stderr)
     return EXIT_OK
 

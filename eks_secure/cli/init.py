@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from eks_secure.cli._common import EXIT_FINDINGS, EXIT_OK, UsageError, Verb
+from eks_secure.cli._common import EXIT_FINDINGS, EXIT_OK, Verb, write_output
 
 DESCRIPTION = """\
 Write a commented starter config for an egress pattern, generated from the config model: the
@@ -38,12 +38,10 @@ def run(args: argparse.Namespace) -> int:
     if args.output is None:
         sys.stdout.write(text)
         return EXIT_OK
-    if args.output.exists() and not args.force:
+    if args.output.exists() and not args.output.is_dir() and not args.force:
         print(f"eks-secure init: {args.output} exists; pass --force to overwrite", file=sys.stderr)
         return EXIT_FINDINGS
-    if args.output.is_dir():
-        raise UsageError(f"{args.output} is a directory; name the file to write")
-    args.output.write_text(text, encoding="utf-8")
+    write_output(args.output, text)
     print(f"wrote {args.output}; next: eks-secure validate {args.output}", file=sys.stderr)
     return EXIT_OK
 

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from eks_secure.cli._common import EXIT_FINDINGS, EXIT_OK, add_format_argument
 from eks_secure.preflight.report import CHECKS, Problem, Report
 
 __all__ = ["CHECKS", "Problem", "Report", "main", "run"]
@@ -49,33 +50,38 @@ def run(path: str | Path, *, max_cluster_name_length: int | None = None) -> Repo
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``eks-secure preflight [CDK_OUT] [--format text|json]``; exit 1 on any problem."""
-    parser = argparse.ArgumentParser(prog="eks-secure preflight", description=__doc__)
-    add_arguments(parser)
-    return execute(parser.parse_args(argv))
+    """``eks-secure preflight [CDK_OUT] [-f text|json]``: the ``eks-secure`` command's verb, with
+    its messages and exit codes (1 on any problem, 2 for a missing or malformed assembly)."""
+    from eks_secure.cli import main as cli_main
+
+    return cli_main(["preflight", *(sys.argv[1:] if argv is None else argv)])
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The command's arguments (shared with the ``eks-secure`` command)."""
-    parser.add_argument("assembly", nargs="?", default="cdk.out", help="default: cdk.out")
-    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument(
+        "assembly",
+        nargs="?",
+        default="cdk.out",
+        metavar="ASSEMBLY",
+        help="cloud assembly directory (default: cdk.out)",
+    )
+    add_format_argument(parser, ("text", "json"), "text")
     parser.add_argument(
         "--max-cluster-name-length",
         type=int,
         default=None,
+        metavar="N",
         help="longest cluster name to check generated names at (default: the config's limit)",
     )
 
 
 def execute(args: argparse.Namespace) -> int:
-    """Run the command for parsed ``args``; the exit code."""
-    try:
-        report = run(args.assembly, max_cluster_name_length=args.max_cluster_name_length)
-    except FileNotFoundError as exc:
-        print(f"eks-secure preflight: {exc}; run `make synth` first", file=sys.stderr)
-        return 2
+    """Run the command for parsed ``args``; the exit code. A missing, unreadable or malformed
+    assembly raises :class:`~eks_secure.errors.ConfigError` (``eks-secure`` exits 2)."""
+    report = run(args.assembly, max_cluster_name_length=args.max_cluster_name_length)
     sys.stdout.write(report.to_json() if args.format == "json" else report.to_text())
-    return 0 if report.ok else 1
+    return EXIT_OK if report.ok else EXIT_FINDINGS
 
 
 if __name__ == "__main__":

@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from eks_secure.errors import ConfigError
 
 ASSET_PATH = "aws:asset:path"
 NESTED_STACK = "AWS::CloudFormation::Stack"
@@ -373,8 +375,37 @@ class Assembly:
                 yield stack, logical_id, resource
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(path.read_text())
+ASSEMBLY_FIX = "pass a cloud assembly directory (run `make synth` to write cdk.out)"
+RESYNTH_FIX = "re-run `make synth` to write the assembly again"
+
+
+class AssemblyNotFoundError(ConfigError, FileNotFoundError):
+    """The assembly or one of its files is missing: a :class:`ConfigError` (exit code 2) that is
+    still the :class:`FileNotFoundError` :func:`load` used to raise."""
+
+
+def _read_json(path: Path, what: str, rename: dict[str, str] | None = None) -> dict[str, Any]:
+    """The JSON object in ``path`` (``rename`` applied to the text first); a field-named
+    :class:`ConfigError` when it is missing, unreadable, not JSON or not an object."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise AssemblyNotFoundError(str(path), f"{what} is missing", RESYNTH_FIX) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ConfigError(str(path), f"cannot read the {what} ({reason})", RESYNTH_FIX) from None
+    for old, new in (rename or {}).items():
+        text = text.replace(old, new)
+    try:
+        data: object = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            str(path),
+            f"{what} is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})",
+            RESYNTH_FIX,
+        ) from None
+    if not isinstance(data, dict):
+        raise ConfigError(str(path), f"{what} is not a JSON object", RESYNTH_FIX)
     return data
 
 
@@ -400,30 +431,44 @@ def load(directory: str | Path, *, rename: dict[str, str] | None = None) -> Asse
     """
     directory = Path(directory)
     manifest_path = directory / "manifest.json"
+    if not directory.exists():
+        raise AssemblyNotFoundError(str(directory), "does not exist", ASSEMBLY_FIX)
+    if not directory.is_dir():
+        raise AssemblyNotFoundError(
+            str(directory), "is a file, not a cloud assembly directory", ASSEMBLY_FIX
+        )
     if not manifest_path.is_file():
-        raise FileNotFoundError(f"{directory} is not a cloud assembly (no manifest.json)")
+        raise AssemblyNotFoundError(
+            str(directory), "is not a cloud assembly (it has no manifest.json)", ASSEMBLY_FIX
+        )
 
-    def read(path: Path) -> dict[str, Any]:
-        text = path.read_text()
-        for old, new in (rename or {}).items():
-            text = text.replace(old, new)
-        data: dict[str, Any] = json.loads(text)
-        return data
+    def read(path: Path, what: str) -> dict[str, Any]:
+        return _read_json(path, what, rename)
 
-    manifest = read(manifest_path)
+    manifest = read(manifest_path, "cloud assembly manifest")
+    artifacts = manifest.get("artifacts", {})
+    if not isinstance(artifacts, dict):
+        raise ConfigError(f"{manifest_path}: artifacts", "is not a JSON object", RESYNTH_FIX)
     assembly = Assembly(directory=directory, manifest=manifest)
-    for artifact_id, artifact in sorted(manifest.get("artifacts", {}).items()):
-        if artifact.get("type") != "aws:cloudformation:stack":
+    for artifact_id, artifact in sorted(artifacts.items()):
+        if not isinstance(artifact, dict) or artifact.get("type") != "aws:cloudformation:stack":
             continue
         properties = artifact.get("properties", {})
+        template_name = properties.get("templateFile") if isinstance(properties, dict) else None
+        if not isinstance(template_name, str):
+            raise ConfigError(
+                f"{manifest_path}: artifacts.{artifact_id}.properties.templateFile",
+                "is missing",
+                RESYNTH_FIX,
+            )
         env = _env_of(artifact)
-        template_file = directory / properties["templateFile"]
+        template_file = directory / template_name
         execution = properties.get("cloudFormationExecutionRoleArn")
         deploy = properties.get("assumeRoleArn")
         stack = Stack(
             key=artifact_id,
             name=str(properties.get("stackName", artifact_id)),
-            template=read(template_file),
+            template=read(template_file, f"template of stack {artifact_id}"),
             file=template_file,
             env=env,
             assembly=assembly,
@@ -437,7 +482,9 @@ def load(directory: str | Path, *, rename: dict[str, str] | None = None) -> Asse
     return assembly
 
 
-def _load_nested(assembly: Assembly, parent: Stack, read: Any) -> None:
+def _load_nested(
+    assembly: Assembly, parent: Stack, read: Callable[[Path, str], dict[str, Any]]
+) -> None:
     from eks_secure.preflight.physical import nested_stack_name
 
     for logical_id, resource in parent.of_type(NESTED_STACK):
@@ -448,7 +495,7 @@ def _load_nested(assembly: Assembly, parent: Stack, read: Any) -> None:
         child = Stack(
             key=f"{parent.key}/{logical_id}",
             name=nested_stack_name(parent, logical_id),
-            template=read(path),
+            template=read(path, f"template of nested stack {parent.key}/{logical_id}"),
             file=path,
             env=parent.env,
             assembly=assembly,
@@ -466,11 +513,12 @@ def _load_nested(assembly: Assembly, parent: Stack, read: Any) -> None:
 def _file_assets(assembly: Assembly) -> Iterator[dict[str, Any]]:
     """Every file asset entry of the assembly's asset manifests."""
     for artifact in assembly.manifest.get("artifacts", {}).values():
-        if artifact.get("type") != "cdk:asset-manifest":
+        if not isinstance(artifact, dict) or artifact.get("type") != "cdk:asset-manifest":
             continue
         manifest_file = assembly.directory / str(artifact.get("properties", {}).get("file", ""))
         if manifest_file.is_file():
-            yield from json.loads(manifest_file.read_text()).get("files", {}).values()
+            files = _read_json(manifest_file, "asset manifest").get("files", {})
+            yield from files.values() if isinstance(files, dict) else ()
 
 
 def _asset_files(assembly: Assembly) -> dict[str, Path]:
