@@ -21,7 +21,9 @@ List every Helm chart and container image a synthesized deployment pulls (read f
 releases in the cloud assembly, default cdk.out), with the mirror reference the cluster pulls
 and the upstream it stands for, so operators can seed their registry (or check the ECR
 pull-through cache rules) before the first deploy: a private cluster reaches no public
-registry."""
+registry. Images a chart picks itself from a registry its values name are listed too: the
+Istio images under global.hub (proxyv2 is the sidecar proxy istiod injects into app pods and
+the egress gateway) and the Calico images the Tigera operator deploys."""
 
 COLUMNS = (
     Column("kind", "KIND"),
@@ -40,7 +42,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print the list; exit 1 when the assembly has no Helm release."""
+    """Print the list; exit 1 when the assembly has no Helm release (a missing or malformed
+    assembly raises :class:`~eks_secure.errors.ConfigError`: exit 2)."""
     from eks_secure.tools.mirror import mirror_items
 
     items = mirror_items(args.assembly)
