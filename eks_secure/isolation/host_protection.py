@@ -62,17 +62,18 @@ CALICO_CHART_IMAGES: tuple[ChartImage, ...] = (
     ChartImage(f"docker.io/calico/ctl:{CALICO_VERSION}", ("calicoctl",)),
 )
 """Images the chart itself renders (operator, calicoctl)."""
+CALICO_OPERATOR_IMAGE_NAMES: tuple[str, ...] = (
+    "node",
+    "typha",
+    "kube-controllers",
+    "apiserver",
+    "csi",
+    "node-driver-registrar",
+    "pod2daemon-flexvol",
+)
+"""Names of the Calico images the operator deploys at run time (``quay.io/calico/<name>``)."""
 CALICO_OPERATOR_IMAGES: tuple[str, ...] = tuple(
-    f"quay.io/calico/{name}:{CALICO_VERSION}"
-    for name in (
-        "node",
-        "typha",
-        "kube-controllers",
-        "apiserver",
-        "csi",
-        "node-driver-registrar",
-        "pod2daemon-flexvol",
-    )
+    f"quay.io/calico/{name}:{CALICO_VERSION}" for name in CALICO_OPERATOR_IMAGE_NAMES
 )
 """Images the operator deploys for policy-only mode on EKS (mirror all of them), pulled from
 ``installation.registry`` + ``installation.imagePath``. The operator picks them at run time, so

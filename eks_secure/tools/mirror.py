@@ -29,7 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from eks_secure.egress.istio import CNI_IMAGE_NAMES, ISTIOD_IMAGE_NAMES
 from eks_secure.errors import ConfigError
+from eks_secure.isolation.host_protection import CALICO_CHART, CALICO_OPERATOR_IMAGE_NAMES
 from eks_secure.preflight.assembly import Stack, load
 from eks_secure.registry.mirror import UPSTREAMS
 
@@ -75,20 +77,12 @@ HUB_IMAGES: Mapping[str, HubImages] = {
     # pilot (values pilot.image) runs istiod; proxyv2 (global.proxy.image and
     # global.proxy_init.image) is what istiod injects into every sidecar pod and into the
     # egress gateway (whose chart says `image: auto`), so no render of a chart shows it
-    "istiod": HubImages(_ISTIO_HUB, ("pilot", "proxyv2"), _ISTIO_TAG),
-    "cni": HubImages(_ISTIO_HUB, ("install-cni",), _ISTIO_TAG),
+    "istiod": HubImages(_ISTIO_HUB, ISTIOD_IMAGE_NAMES, _ISTIO_TAG),
+    "cni": HubImages(_ISTIO_HUB, CNI_IMAGE_NAMES, _ISTIO_TAG),
     # the operator deploys Calico for policy-only mode on EKS at run time
-    "tigera-operator": HubImages(
+    CALICO_CHART: HubImages(
         ("installation", "registry"),
-        (
-            "node",
-            "typha",
-            "kube-controllers",
-            "apiserver",
-            "csi",
-            "node-driver-registrar",
-            "pod2daemon-flexvol",
-        ),
+        CALICO_OPERATOR_IMAGE_NAMES,
         None,
         ("installation", "imagePath"),
     ),

@@ -53,6 +53,11 @@ EGRESS_POOL = "istio-egress"
 GATEWAY_MEMBER = "gateway"
 """The pool's one member: the gateway's subnets (one per AZ)."""
 ISTIO_NAMESPACE = "istio-system"
+ISTIOD_IMAGE_NAMES = ("pilot", "proxyv2")
+"""Images of the istiod chart's hub (``docker.io/istio/<name>``): istiod itself, and the proxy
+it injects into every sidecar pod and the egress gateway."""
+CNI_IMAGE_NAMES = ("install-cni",)
+"""Image of the istio-cni chart's hub: the node agent."""
 EGRESS_NAMESPACE = "istio-egress"
 WEBHOOK_PORT = 15017
 """istiod's webhook server (sidecar injection and config validation); the API server calls it."""

@@ -17,10 +17,12 @@ from eks_secure.egress.dedicated.construct import own_stack
 from eks_secure.egress.fence import AppFence
 from eks_secure.egress.istio import (
     CHART_VERSION,
+    CNI_IMAGE_NAMES,
     EGRESS_NAMESPACE,
     EGRESS_POOL,
     GATEWAY_MEMBER,
     ISTIO_NAMESPACE,
+    ISTIOD_IMAGE_NAMES,
     SETTINGS_KEY,
     WEBHOOK_PORT,
     XDS_PORT,
@@ -53,7 +55,7 @@ ECR_CHART_NAMESPACE = "eks-secure/istio"
 """ECR repository namespace of the default chart mirror (``oci://<ECR>/eks-secure/istio/<chart>``)."""
 GATEWAY_IDENTITY = mesh.GATEWAY_RELEASE
 """Value of the ``eks-secure.io/app`` label and taint of the egress nodes."""
-ISTIO_IMAGES = ("docker.io/istio/pilot", "docker.io/istio/proxyv2", "docker.io/istio/install-cni")
+ISTIO_IMAGES = tuple(f"docker.io/istio/{name}" for name in ISTIOD_IMAGE_NAMES + CNI_IMAGE_NAMES)
 """Images the charts run (istiod; the sidecars and the gateway, injected; the istio-cni node
 agent), tag = chart version, all under ``global.hub``."""
 
