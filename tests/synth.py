@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -249,3 +250,15 @@ REFERENCE_FIXTURES = (
     "isolation",
 )
 """The session fixtures (tests/conftest.py) of every reference deployment."""
+
+
+def copy_assembly(source: Path, target: Path) -> Path:
+    """A copy of an assembly's JSON files (the ones a test breaks or edits); the large asset
+    files linked."""
+    target.mkdir()
+    for item in source.iterdir():
+        if item.suffix == ".json":
+            shutil.copyfile(item, target / item.name)
+        else:
+            (target / item.name).symlink_to(item)
+    return target

@@ -8,13 +8,12 @@ import importlib.metadata
 import io
 import pkgutil
 import re
-import shutil
 import sys
 import tomllib
 from pathlib import Path
 
 import pytest
-from synth import REPO, Synth
+from synth import REPO, Synth, copy_assembly
 
 import eks_secure.cli
 from eks_secure.cli import VERBS, main, verbs
@@ -142,17 +141,6 @@ def test_docs_have_a_section_per_verb() -> None:
         assert re.search(rf"^## `eks-secure {verb}`$", page, re.M), f"docs/cli.md: {verb}"
 
 
-def _copy_assembly(source: Path, target: Path) -> Path:
-    """A copy of the assembly's JSON files (the ones a test breaks); the rest linked."""
-    target.mkdir()
-    for item in source.iterdir():
-        if item.suffix == ".json":
-            shutil.copyfile(item, target / item.name)
-        else:
-            (target / item.name).symlink_to(item)
-    return target
-
-
 RESYNTH = "  fix: re-run `make synth` to write the assembly again\n"
 
 
@@ -171,7 +159,7 @@ def test_preflight_malformed_json_exits_2(
     file: str,
     problem: str,
 ) -> None:
-    assembly = _copy_assembly(private_nat.outdir, tmp_path / "cdk.out")
+    assembly = copy_assembly(private_nat.outdir, tmp_path / "cdk.out")
     (assembly / file).write_text('{"Resources": ', encoding="utf-8")
     assert main(["preflight", str(assembly)]) == 2
     assert capsys.readouterr().err == (
@@ -184,7 +172,7 @@ def test_preflight_malformed_json_exits_2(
 def test_preflight_missing_template_exits_2(
     private_nat: Synth, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assembly = _copy_assembly(private_nat.outdir, tmp_path / "cdk.out")
+    assembly = copy_assembly(private_nat.outdir, tmp_path / "cdk.out")
     (assembly / "Cluster.template.json").unlink()
     assert main(["preflight", str(assembly)]) == 2
     assert capsys.readouterr().err == (

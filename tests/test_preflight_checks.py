@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from synth import Synth, preflight
+from synth import Synth, copy_assembly, preflight
 
 from eks_secure.preflight import Problem, run
 
@@ -31,16 +30,6 @@ def _key(problem: Problem) -> Key:
     return (problem.check, problem.logical_id, problem.problem)
 
 
-def _copy(source: Path, target: Path) -> None:
-    """Copy the assembly's JSON files (the ones a test edits); link the large asset files."""
-    target.mkdir()
-    for item in source.iterdir():
-        if item.suffix == ".json":
-            shutil.copyfile(item, target / item.name)
-        else:
-            (target / item.name).symlink_to(item)
-
-
 def broken(
     private_nat: Synth,
     baseline: set[Key],
@@ -55,7 +44,7 @@ def broken(
     Check ``lint``'s problems only with ``lint``: an edit that removes a resource also leaves
     references cfn-lint reports, which the other checks' tests are not about."""
     out = tmp_path / "cdk.out"
-    _copy(private_nat.outdir, out)
+    copy_assembly(private_nat.outdir, out)
     matches = sorted(out.glob(file))
     assert len(matches) == 1, f"{file} matches {[m.name for m in matches]} in {out}"
     template = json.loads(matches[0].read_text())
