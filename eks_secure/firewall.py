@@ -34,6 +34,7 @@ from typing import Literal
 from eks_secure.egress.allowlist import entries_from_template, nested_templates
 from eks_secure.egress.contract import AllowListEntry
 from eks_secure.errors import ConfigError
+from eks_secure.files import read_json_file
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Change = Literal["add", "remove"]
@@ -59,21 +60,9 @@ ports are in the allow-list CSV)."""
 
 def _load_json(path: Path, what: str) -> object:
     """A JSON file's content; a field-named error when it is missing or not JSON."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(str(path), f"{what} is missing", ALLOWLISTS_FIX) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(str(path), f"cannot read the {what} ({exc})", ALLOWLISTS_FIX) from None
-    try:
-        data: object = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(
-            str(path),
-            f"{what} is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})",
-            "re-run `make synth` to write it again",
-        ) from None
-    return data
+    return read_json_file(
+        path, what, ALLOWLISTS_FIX, invalid_fix="re-run `make synth` to write it again"
+    )
 
 
 def _assembly_allowlists(directory: Path) -> dict[str, list[AllowListEntry]]:

@@ -16,7 +16,6 @@ strings it is rendered as a stable placeholder (:mod:`eks_secure.preflight.physi
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from eks_secure.errors import ConfigError
+from eks_secure.files import read_json_file
 
 ASSET_PATH = "aws:asset:path"
 NESTED_STACK = "AWS::CloudFormation::Stack"
@@ -387,23 +387,13 @@ class AssemblyNotFoundError(ConfigError, FileNotFoundError):
 def _read_json(path: Path, what: str, rename: dict[str, str] | None = None) -> dict[str, Any]:
     """The JSON object in ``path`` (``rename`` applied to the text first); a field-named
     :class:`ConfigError` when it is missing, unreadable, not JSON or not an object."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise AssemblyNotFoundError(str(path), f"{what} is missing", RESYNTH_FIX) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise ConfigError(str(path), f"cannot read the {what} ({reason})", RESYNTH_FIX) from None
-    for old, new in (rename or {}).items():
-        text = text.replace(old, new)
-    try:
-        data: object = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(
-            str(path),
-            f"{what} is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})",
-            RESYNTH_FIX,
-        ) from None
+
+    def renamed(text: str) -> str:
+        for old, new in (rename or {}).items():
+            text = text.replace(old, new)
+        return text
+
+    data = read_json_file(path, what, RESYNTH_FIX, missing=AssemblyNotFoundError, transform=renamed)
     if not isinstance(data, dict):
         raise ConfigError(str(path), f"{what} is not a JSON object", RESYNTH_FIX)
     return data
