@@ -13,7 +13,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from synth import REPO, Synth, copy_assembly
+from synth import REPO
 
 import eks_secure.cli
 from eks_secure.cli import VERBS, main, verbs
@@ -139,46 +139,6 @@ def test_docs_have_a_section_per_verb() -> None:
     page = (REPO / "docs" / "cli.md").read_text(encoding="utf-8")
     for verb in VERB_NAMES:
         assert re.search(rf"^## `eks-secure {verb}`$", page, re.M), f"docs/cli.md: {verb}"
-
-
-RESYNTH = "  fix: re-run `make synth` to write the assembly again\n"
-
-
-@pytest.mark.xdist_group("private-nat")
-@pytest.mark.parametrize(
-    ("file", "problem"),
-    [
-        ("manifest.json", "cloud assembly manifest is not valid JSON"),
-        ("Cluster.template.json", "template of stack Cluster is not valid JSON"),
-    ],
-)
-def test_preflight_malformed_json_exits_2(
-    private_nat: Synth,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    file: str,
-    problem: str,
-) -> None:
-    assembly = copy_assembly(private_nat.outdir, tmp_path / "cdk.out")
-    (assembly / file).write_text('{"Resources": ', encoding="utf-8")
-    assert main(["preflight", str(assembly)]) == 2
-    assert capsys.readouterr().err == (
-        f"eks-secure preflight: {assembly / file}: {problem} "
-        "(Expecting value at line 1 column 15)\n" + RESYNTH
-    )
-
-
-@pytest.mark.xdist_group("private-nat")
-def test_preflight_missing_template_exits_2(
-    private_nat: Synth, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assembly = copy_assembly(private_nat.outdir, tmp_path / "cdk.out")
-    (assembly / "Cluster.template.json").unlink()
-    assert main(["preflight", str(assembly)]) == 2
-    assert capsys.readouterr().err == (
-        f"eks-secure preflight: {assembly / 'Cluster.template.json'}: template of stack Cluster "
-        "is missing\n" + RESYNTH
-    )
 
 
 def test_preflight_without_an_assembly_exits_2_with_a_fix(

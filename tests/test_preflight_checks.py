@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from synth import Synth, copy_assembly, preflight
 
+from eks_secure.cli import main as cli_main
 from eks_secure.preflight import Problem, run
 
 pytestmark = pytest.mark.xdist_group("private-nat")
@@ -291,3 +292,43 @@ def test_lint_acknowledgment_is_scoped_to_its_resource_type(
     assert [(p.logical_id, p.problem.split(" (")[0]) for p in lint] == [
         ("StrayVolume", "cfn-lint W3010")
     ]
+
+
+# ------------------------------------------------------- a broken assembly is a usage error
+
+RESYNTH_LINE = "  fix: re-run `make synth` to write the assembly again\n"
+
+
+@pytest.mark.parametrize(
+    ("file", "problem"),
+    [
+        ("manifest.json", "cloud assembly manifest is not valid JSON"),
+        ("Cluster.template.json", "template of stack Cluster is not valid JSON"),
+    ],
+)
+def test_preflight_malformed_json_exits_2(
+    private_nat: Synth,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    file: str,
+    problem: str,
+) -> None:
+    assembly = copy_assembly(private_nat.outdir, tmp_path / "cdk.out")
+    (assembly / file).write_text('{"Resources": ', encoding="utf-8")
+    assert cli_main(["preflight", str(assembly)]) == 2
+    assert capsys.readouterr().err == (
+        f"eks-secure preflight: {assembly / file}: {problem} "
+        "(Expecting value at line 1 column 15)\n" + RESYNTH_LINE
+    )
+
+
+def test_preflight_missing_template_exits_2(
+    private_nat: Synth, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assembly = copy_assembly(private_nat.outdir, tmp_path / "cdk.out")
+    (assembly / "Cluster.template.json").unlink()
+    assert cli_main(["preflight", str(assembly)]) == 2
+    assert capsys.readouterr().err == (
+        f"eks-secure preflight: {assembly / 'Cluster.template.json'}: template of stack Cluster "
+        "is missing\n" + RESYNTH_LINE
+    )
