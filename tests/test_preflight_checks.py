@@ -332,3 +332,51 @@ def test_preflight_missing_template_exits_2(
         f"eks-secure preflight: {assembly / 'Cluster.template.json'}: template of stack Cluster "
         "is missing\n" + RESYNTH_LINE
     )
+
+
+@pytest.mark.parametrize(
+    ("edit", "error"),
+    [
+        pytest.param(
+            lambda t: t.update(Resources=[]), "Resources: is not a JSON object", id="resources"
+        ),
+        pytest.param(
+            lambda t: t.update(Outputs="none"), "Outputs: is not a JSON object", id="outputs"
+        ),
+        pytest.param(
+            lambda t: t["Resources"].update(Broken="AWS::EC2::VPC"),
+            "Resources.Broken: is not a resource (a JSON object with a string Type)",
+            id="resource-string",
+        ),
+        pytest.param(
+            lambda t: t["Resources"].update(Untyped={"Properties": {}}),
+            "Resources.Untyped: is not a resource (a JSON object with a string Type)",
+            id="resource-untyped",
+        ),
+    ],
+)
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        pytest.param("Cluster.template.json", id="stack"),
+        pytest.param("*Appledger*.nested.template.json", id="nested"),
+    ],
+)
+def test_preflight_malformed_template_exits_2(
+    private_nat: Synth,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    *,
+    edit: Callable[[dict[str, Any]], None],
+    error: str,
+    pattern: str,
+) -> None:
+    """A template whose sections or resources are not objects is a usage error naming the file
+    and the key (it was an internal error, exit 3)."""
+    assembly = copy_assembly(private_nat.outdir, tmp_path / "cdk.out")
+    (path,) = assembly.glob(pattern)
+    template = json.loads(path.read_text(encoding="utf-8"))
+    edit(template)
+    path.write_text(json.dumps(template), encoding="utf-8")
+    assert cli_main(["preflight", str(assembly)]) == 2
+    assert capsys.readouterr().err == (f"eks-secure preflight: {path}: {error}\n" + RESYNTH_LINE)

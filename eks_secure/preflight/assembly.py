@@ -399,6 +399,25 @@ def _read_json(path: Path, what: str, rename: dict[str, str] | None = None) -> d
     return data
 
 
+TEMPLATE_SECTIONS = ("Parameters", "Conditions", "Resources", "Outputs")
+"""Template sections the checks read by key: each must be a JSON object when present."""
+
+
+def _check_template_shape(template: dict[str, Any], path: Path) -> None:
+    """A field-named :class:`ConfigError` when a section the checks read is not an object, or
+    a resource is not an object with a string ``Type`` (a hand-edited or truncated template)."""
+    for section in TEMPLATE_SECTIONS:
+        if not isinstance(template.get(section, {}), dict):
+            raise ConfigError(f"{path}: {section}", "is not a JSON object", RESYNTH_FIX)
+    for logical_id, resource in template.get("Resources", {}).items():
+        if not isinstance(resource, dict) or not isinstance(resource.get("Type"), str):
+            raise ConfigError(
+                f"{path}: Resources.{logical_id}",
+                "is not a resource (a JSON object with a string Type)",
+                RESYNTH_FIX,
+            )
+
+
 def _placeholders(text: str, env: Env) -> str:
     return (
         text.replace("${AWS::Partition}", env.partition)
@@ -435,6 +454,11 @@ def load(directory: str | Path, *, rename: dict[str, str] | None = None) -> Asse
     def read(path: Path, what: str) -> dict[str, Any]:
         return _read_json(path, what, rename)
 
+    def read_template(path: Path, what: str) -> dict[str, Any]:
+        template = read(path, what)
+        _check_template_shape(template, path)
+        return template
+
     manifest = read(manifest_path, "cloud assembly manifest")
     artifacts = manifest.get("artifacts", {})
     if not isinstance(artifacts, dict):
@@ -458,7 +482,7 @@ def load(directory: str | Path, *, rename: dict[str, str] | None = None) -> Asse
         stack = Stack(
             key=artifact_id,
             name=str(properties.get("stackName", artifact_id)),
-            template=read(template_file, f"template of stack {artifact_id}"),
+            template=read_template(template_file, f"template of stack {artifact_id}"),
             file=template_file,
             env=env,
             assembly=assembly,
@@ -468,7 +492,7 @@ def load(directory: str | Path, *, rename: dict[str, str] | None = None) -> Asse
             artifact=artifact,
         )
         assembly.stacks.append(stack)
-        _load_nested(assembly, stack, read)
+        _load_nested(assembly, stack, read_template)
     return assembly
 
 
